@@ -1,0 +1,171 @@
+"""`World`: B envs of N agents stepped together by the Numba kernels.
+
+    world = World(WorldConfig(n_agents=8), n_envs=64, seed=0)
+    world.reset()
+    for _ in range(1000):
+        world.step(actions)          # int[B, N]; fills the buffers below in place
+        world.obs                    # uint8[B, N, V, V, C]  (V = 2r+1, C = len(OBS_CHANNELS))
+        world.self_obs               # float32[B, N, len(SELF_FEATURES)]
+        world.rewards                # float32[B, N]
+        world.dones                  # uint8[B], 1 where the episode ended (env already reset)
+        world.counters               # int32[B, N, len(COUNTERS)], cumulative since reset()
+
+Buffers are allocated once; `step` allocates nothing and returns nothing.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from world import kernels
+from world import layout as L
+from world.config import WorldConfig
+from world.rng import env_seeds
+from world.state import WorldState, action_costs, allocate, params_ref, state_ref
+
+
+class World:
+    """A batch of `n_envs` independent envs sharing one config.
+
+    seed: one integer from which each env's RNG seed is derived; or pass `env_seeds`
+    (uint64[B]) to give each env its own, e.g. to step one env of a batch alone.
+    threads: Numba threads used by `step` when B > 1 (None: Numba's default, all cores).
+    """
+
+    def __init__(
+        self,
+        config: WorldConfig | None = None,
+        n_envs: int = 1,
+        seed: int = 0,
+        env_seeds: np.ndarray | None = None,
+        threads: int | None = None,
+    ):
+        if n_envs < 1:
+            raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+        self.config = config if config is not None else WorldConfig()
+        self.n_envs = n_envs
+        self.seed = seed
+        self._env_seeds = _seeds(seed, n_envs, env_seeds)
+        self.state, self.params = allocate(self.config, n_envs)
+        self._s, self._p = state_ref(self.state), params_ref(self.params)
+        self.costs = action_costs(self.config)
+        self.threads = threads
+        self._step = kernels.step_serial if n_envs == 1 else kernels.step_parallel
+        self._reset_done = False
+
+    # -- sizes and names --------------------------------------------------------------------
+    @property
+    def n_agents(self) -> int:
+        return self.config.n_agents
+
+    @property
+    def n_actions(self) -> int:
+        return self.config.n_actions
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        return self.config.action_names
+
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        return (self.params.height, self.params.width)
+
+    # -- buffers (views into the state; valid after every step) ----------------------------
+    @property
+    def obs(self) -> np.ndarray:
+        return self.state.obs
+
+    @property
+    def self_obs(self) -> np.ndarray:
+        return self.state.self_obs
+
+    @property
+    def rewards(self) -> np.ndarray:
+        return self.state.rewards
+
+    @property
+    def dones(self) -> np.ndarray:
+        return self.state.dones
+
+    @property
+    def counters(self) -> np.ndarray:
+        return self.state.counters
+
+    def counter(self, name: str) -> np.ndarray:
+        """int32[B, N] view of one named counter (see `layout.COUNTERS`)."""
+        return self.state.counters[:, :, L.COUNTERS.index(name)]
+
+    # -- dynamics ---------------------------------------------------------------------------
+    def reset(self, kinship: np.ndarray | None = None) -> None:
+        """Re-seed every env, lay out fresh maps, zero the counters, write observations.
+
+        kinship: float32[B, N, N] (or [N, N] for all envs); identity when None.
+        """
+        if kinship is not None:
+            self.set_kinship(kinship)
+        kernels.reset_batch(self._s, self._p, self._env_seeds)
+        self._reset_done = True
+
+    def set_kinship(self, kinship: np.ndarray) -> None:
+        """Set the kinship matrix the observation's kinship channel reads."""
+        k = np.asarray(kinship, dtype=np.float32)
+        N = self.n_agents
+        if k.shape not in ((N, N), (self.n_envs, N, N)):
+            raise ValueError(
+                f"kinship must be [{N}, {N}] or [{self.n_envs}, {N}, {N}], got {k.shape}"
+            )
+        self.state.kinship[:] = k
+
+    def step(self, actions: np.ndarray) -> None:
+        """Advance all envs one step. actions: int[B, N] action ids (see `action_names`)."""
+        if not self._reset_done:
+            raise RuntimeError("call reset() before step()")
+        if type(actions) is not np.ndarray:
+            actions = np.asarray(actions, dtype=np.int32)
+        if self.threads is not None and self._step is kernels.step_parallel:
+            with _numba_threads(self.threads):
+                self._step(self._s, self._p, self.costs, actions)
+        else:
+            self._step(self._s, self._p, self.costs, actions)
+
+    def nbytes(self) -> int:
+        """Bytes held by the state and buffers of all envs."""
+        return sum(a.nbytes for a in self.state if isinstance(a, np.ndarray))
+
+    def env_state(self, b: int = 0) -> dict[str, np.ndarray]:
+        """Copies of env b's arrays, by field name (for tests and inspection)."""
+        out = {}
+        for name, a in zip(WorldState._fields, self.state, strict=True):
+            if name == "spawns":
+                continue
+            out[name] = a[b].copy()
+        return out
+
+    def __repr__(self) -> str:
+        H, W = self.grid_shape
+        return (
+            f"<World envs={self.n_envs} agents={self.n_agents} grid={H}x{W} "
+            f"map={self.config.map.kind} actions={self.n_actions} seed={self.seed}>"
+        )
+
+
+def _seeds(seed: int, n_envs: int, given: np.ndarray | None) -> np.ndarray:
+    if given is None:
+        return env_seeds(seed, n_envs)
+    given = np.asarray(given, dtype=np.uint64)
+    if given.shape != (n_envs,):
+        raise ValueError(f"env_seeds must have shape ({n_envs},), got {given.shape}")
+    return given.copy()
+
+
+class _numba_threads:
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self):
+        self.old = numba.get_num_threads()
+        numba.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        numba.set_num_threads(self.old)

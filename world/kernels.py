@@ -1,0 +1,342 @@
+"""The rules of the world as `@njit` kernels over a batch of envs.
+
+`step_batch(s, P, costs, actions)` advances every env of `s` one step in place: agents act in
+a fresh random order from the env's RNG, then bodies and objects tick, then finished envs
+reset, then observations are written. `reset_batch` starts new episodes. Serial and parallel
+(`prange` over envs) drivers share the same per-env functions, so one env stepped alone gives
+exactly what it gives inside a batch.
+
+Turn of agent i, action a (costs are paid before the effect; an agent that cannot pay does a
+noop):
+  frozen            loses the turn (its frozen countdown drops by one)
+  forward / back    moves one cell if it is empty floor with no agent
+  turn_left/right   rotates
+  use               mine in front: take a diamond (if the mine has one and i has room)
+                    charger in front, ready: one diamond -> `charger_energy` energy
+                    altar in front, ready: pays `altar_cost` energy -> one heart, reward
+  attack            agent j in front: shield up -> j loses `shield_hit_drain` energy (shield
+                    drops at 0 energy); shield down -> j frozen `freeze_steps` turns and i takes
+                    as many of j's diamonds as it can carry
+  shield            toggles the shield
+  share_energy      gives min(share_amount, own energy, room) energy to the agent in front
+  share_diamond     gives one diamond to the agent in front if it has room
+  mate              records the choice of the agent in front (bonds come with kinship)
+  signal            pays `signal_cost` to raise the visible signal one level
+  mark_c            puts a marker of colour c on the floor cell in front
+End of step: metabolism, shield upkeep, signal decay; mines regrow, cooldowns and markers
+count down.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from world import layout as L
+from world.maps import build_map, place_agents
+from world.rng import randint
+
+_NOOP, _FORWARD, _BACK, _TURN_LEFT, _TURN_RIGHT = (
+    L.NOOP,
+    L.FORWARD,
+    L.BACK,
+    L.TURN_LEFT,
+    L.TURN_RIGHT,
+)
+_USE, _ATTACK, _SHIELD, _SHARE_E, _SHARE_D = (
+    L.USE,
+    L.ATTACK,
+    L.SHIELD,
+    L.SHARE_ENERGY,
+    L.SHARE_DIAMOND,
+)
+_MATE, _SIGNAL, _MARK0 = L.MATE, L.SIGNAL, L.MARK0
+
+
+@njit(cache=True, inline="always")
+def _spend(s, b, i, amount):
+    s.energy[b, i] -= amount
+    s.counters[b, i, L.C_ENERGY_SPENT] += amount
+
+
+@njit(cache=True)
+def reset_env(s, P, b):
+    """Start a new episode in env b: map, objects, agents, and the first observation."""
+    build_map(s, P, b)
+    place_agents(s, P, b)
+    for i in range(P.n_agents):
+        s.energy[b, i] = P.start_energy
+        s.diamonds[b, i] = 0
+        s.hearts[b, i] = 0
+        s.shield[b, i] = 0
+        s.frozen[b, i] = 0
+        s.signal[b, i] = 0
+        s.signal_timer[b, i] = 0
+        s.bond[b, i] = -1
+        s.mate_target[b, i] = -1
+        s.mate_step[b, i] = -1
+        s.acted[b, i] = _NOOP
+    s.step[b] = 0
+    s.episode[b] += 1
+
+
+@njit(cache=True)
+def _act(s, P, b, i, a):
+    """Carry out action a of agent i (already paid for)."""
+    f = s.facing[b, i]
+    if a == _FORWARD or a == _BACK:
+        d = f if a == _FORWARD else (f + 2) % 4
+        ny, nx = s.ay[b, i] + L.DY[d], s.ax[b, i] + L.DX[d]
+        if s.grid[b, ny, nx] == L.EMPTY and s.agent_at[b, ny, nx] < 0:
+            s.agent_at[b, s.ay[b, i], s.ax[b, i]] = -1
+            s.agent_at[b, ny, nx] = i
+            s.ay[b, i] = ny
+            s.ax[b, i] = nx
+        return
+    if a == _TURN_LEFT:
+        s.facing[b, i] = (f + 3) % 4
+        return
+    if a == _TURN_RIGHT:
+        s.facing[b, i] = (f + 1) % 4
+        return
+    if a == _SHIELD:
+        s.shield[b, i] = 1 - s.shield[b, i]
+        return
+    if a == _SIGNAL:
+        if s.signal[b, i] < P.max_signal and s.energy[b, i] >= P.signal_cost:
+            _spend(s, b, i, P.signal_cost)
+            s.counters[b, i, L.C_SIGNAL_SPENT] += P.signal_cost
+            s.signal[b, i] += 1
+            s.signal_timer[b, i] = 0
+        return
+
+    ty, tx = s.ay[b, i] + L.DY[f], s.ax[b, i] + L.DX[f]
+    j = s.agent_at[b, ty, tx]
+    cell = s.grid[b, ty, tx]
+    if a == _USE:
+        if cell == L.MINE:
+            if s.mine_count[b, ty, tx] > 0 and s.diamonds[b, i] < P.max_inventory:
+                s.mine_count[b, ty, tx] -= 1
+                s.diamonds[b, i] += 1
+                s.counters[b, i, L.C_MINED] += 1
+        elif cell == L.CHARGER:
+            if s.timer[b, ty, tx] == 0 and s.diamonds[b, i] > 0:
+                s.diamonds[b, i] -= 1
+                s.energy[b, i] = min(P.max_energy, s.energy[b, i] + P.charger_energy)
+                s.counters[b, i, L.C_CONVERTED] += 1
+                s.timer[b, ty, tx] = P.charger_cooldown
+        elif cell == L.ALTAR:
+            if s.timer[b, ty, tx] == 0 and s.energy[b, i] >= P.altar_cost:
+                _spend(s, b, i, P.altar_cost)
+                s.hearts[b, i] += 1
+                s.counters[b, i, L.C_HEARTS] += 1
+                s.rewards[b, i] += P.heart_reward
+                s.timer[b, ty, tx] = P.altar_cooldown
+    elif a == _ATTACK:
+        if j >= 0:
+            s.counters[b, i, L.C_ATTACKS_MADE] += 1
+            s.counters[b, j, L.C_ATTACKS_RECEIVED] += 1
+            if s.shield[b, j] == 1:
+                s.energy[b, j] -= min(s.energy[b, j], P.shield_hit_drain)
+                s.counters[b, j, L.C_BLOCKED] += 1
+                if s.energy[b, j] == 0:
+                    s.shield[b, j] = 0
+            else:
+                s.frozen[b, j] = P.freeze_steps
+                take = min(s.diamonds[b, j], P.max_inventory - s.diamonds[b, i])
+                s.diamonds[b, j] -= take
+                s.diamonds[b, i] += take
+                s.counters[b, i, L.C_STOLEN] += take
+                s.counters[b, j, L.C_LOST] += take
+    elif a == _SHARE_E:
+        if j >= 0:
+            amount = min(P.share_amount, s.energy[b, i], P.max_energy - s.energy[b, j])
+            s.energy[b, i] -= amount
+            s.energy[b, j] += amount
+            s.counters[b, i, L.C_ENERGY_GIVEN] += amount
+            s.counters[b, j, L.C_ENERGY_RECEIVED] += amount
+    elif a == _SHARE_D:
+        if j >= 0 and s.diamonds[b, i] > 0 and s.diamonds[b, j] < P.max_inventory:
+            s.diamonds[b, i] -= 1
+            s.diamonds[b, j] += 1
+            s.counters[b, i, L.C_DIAMONDS_GIVEN] += 1
+            s.counters[b, j, L.C_DIAMONDS_RECEIVED] += 1
+    elif a == _MATE:
+        # Only the choice is recorded here; bonding rules belong to kinship.
+        s.mate_target[b, i] = j
+        s.mate_step[b, i] = s.step[b]
+        s.counters[b, i, L.C_MATE_ATTEMPTS] += 1
+    elif a >= _MARK0:
+        if cell == L.EMPTY:
+            s.marker[b, ty, tx] = a - _MARK0
+            s.marker_ttl[b, ty, tx] = P.marker_ttl
+            s.counters[b, i, L.C_MARKERS] += 1
+
+
+@njit(cache=True)
+def _tick(s, P, b):
+    """End of step: bodies pay upkeep, objects regrow and cool down, markers fade."""
+    for i in range(P.n_agents):
+        _spend(s, b, i, min(s.energy[b, i], P.metabolism))
+        if s.shield[b, i] == 1:
+            _spend(s, b, i, min(s.energy[b, i], P.shield_upkeep))
+            s.counters[b, i, L.C_SHIELD_STEPS] += 1
+            if s.energy[b, i] == 0:
+                s.shield[b, i] = 0
+        if P.signal_decay > 0 and s.signal[b, i] > 0:
+            s.signal_timer[b, i] += 1
+            if s.signal_timer[b, i] >= P.signal_decay:
+                s.signal[b, i] -= 1
+                s.signal_timer[b, i] = 0
+    H, W = P.height, P.width
+    for y in range(H):
+        for x in range(W):
+            cell = s.grid[b, y, x]
+            if cell == L.MINE:
+                if s.mine_count[b, y, x] < P.mine_max:
+                    s.timer[b, y, x] += 1
+                    if s.timer[b, y, x] >= P.mine_regen:
+                        s.mine_count[b, y, x] += 1
+                        s.timer[b, y, x] = 0
+            elif cell == L.CHARGER or cell == L.ALTAR:
+                if s.timer[b, y, x] > 0:
+                    s.timer[b, y, x] -= 1
+            if s.marker[b, y, x] >= 0:
+                s.marker_ttl[b, y, x] -= 1
+                if s.marker_ttl[b, y, x] <= 0:
+                    s.marker[b, y, x] = -1
+
+
+@njit(cache=True)
+def step_env(s, P, costs, actions, b):
+    """Advance env b one step with `actions[b, i]` (ids outside the action set act as noop)."""
+    N = P.n_agents
+    n_actions = costs.shape[0]
+    for i in range(N):
+        s.rewards[b, i] = 0.0
+        s.order[b, i] = i
+    s.dones[b] = 0
+    for i in range(N - 1, 0, -1):  # Fisher-Yates shuffle: a fresh acting order every step
+        k = randint(s.rng, b, i + 1)
+        s.order[b, i], s.order[b, k] = s.order[b, k], s.order[b, i]
+    for k in range(N):
+        i = s.order[b, k]
+        a = actions[b, i]
+        if a < 0 or a >= n_actions:
+            a = _NOOP
+        if s.frozen[b, i] > 0:
+            s.frozen[b, i] -= 1
+            s.counters[b, i, L.C_FROZEN_STEPS] += 1
+            a = _NOOP
+        elif s.energy[b, i] == 0 or s.energy[b, i] < costs[a]:
+            a = _NOOP
+        s.acted[b, i] = a
+        _spend(s, b, i, min(costs[a], s.energy[b, i]))
+        if a != _NOOP:
+            _act(s, P, b, i, a)
+    _tick(s, P, b)
+    s.step[b] += 1
+    if s.step[b] >= P.max_steps:
+        s.dones[b] = 1
+        reset_env(s, P, b)
+
+
+@njit(cache=True)
+def observe_env(s, P, b):
+    """Write env b's observations: each agent's (2r+1)^2 window of feature planes, with the
+    observer-specific kinship and bond channels, and its own-state vector."""
+    r = P.radius
+    V = 2 * r + 1
+    C = L.N_CHANNELS
+    H, W = P.height, P.width
+    Wp = W + 2 * r
+    # Flat views and index arithmetic: no per-cell array views in the hot loops. The padding
+    # around the map (walls) was written at reset; only map cells are rewritten.
+    feat = s.features[b].reshape(-1)
+    for y in range(H):
+        base = ((y + r) * Wp + r) * C
+        feat[base : base + W * C] = 0
+        for x in range(W):
+            cell = s.grid[b, y, x]
+            k = base + x * C
+            if cell == L.WALL:
+                feat[k + L.CH_WALL] = 255
+            elif cell == L.MINE:
+                feat[k + L.CH_MINE] = max(1, s.mine_count[b, y, x])
+            elif cell == L.CHARGER:
+                feat[k + L.CH_CHARGER] = 255 if s.timer[b, y, x] == 0 else 128
+            elif cell == L.ALTAR:
+                feat[k + L.CH_ALTAR] = 255 if s.timer[b, y, x] == 0 else 128
+            if s.marker[b, y, x] >= 0:
+                feat[k + L.CH_MARKER] = s.marker[b, y, x] + 1
+    N = P.n_agents
+    for j in range(N):
+        k = ((s.ay[b, j] + r) * Wp + s.ax[b, j] + r) * C
+        feat[k + L.CH_AGENT] = 255
+        feat[k + L.CH_FACING] = s.facing[b, j] + 1
+        feat[k + L.CH_SHIELD] = 255 if s.shield[b, j] == 1 else 0
+        feat[k + L.CH_FROZEN] = min(255, s.frozen[b, j])
+        feat[k + L.CH_ENERGY] = 1 + min(
+            P.energy_buckets - 1, s.energy[b, j] * P.energy_buckets // (P.max_energy + 1)
+        )
+        feat[k + L.CH_SIGNAL] = min(255, s.signal[b, j])
+    row = V * C
+    for i in range(N):
+        y0, x0 = s.ay[b, i], s.ax[b, i]
+        dst = s.obs[b, i].reshape(-1)
+        for dy in range(V):
+            src = ((y0 + dy) * Wp + x0) * C
+            dst[dy * row : (dy + 1) * row] = feat[src : src + row]
+        for j in range(N):
+            dy = s.ay[b, j] - y0 + r
+            dx = s.ax[b, j] - x0 + r
+            if 0 <= dy < V and 0 <= dx < V:
+                k = (dy * V + dx) * C
+                dst[k + L.CH_KIN] = np.uint8(min(255.0, max(0.0, s.kinship[b, i, j] * 255.0 + 0.5)))
+                if s.bond[b, i] == j:
+                    dst[k + L.CH_BONDED] = 255
+        v = s.self_obs[b, i]
+        v[0] = s.energy[b, i] / P.max_energy
+        v[1] = s.diamonds[b, i] / P.max_inventory
+        v[2] = s.shield[b, i]
+        v[3] = s.frozen[b, i] / max(1, P.freeze_steps)
+        v[4] = s.signal[b, i] / P.max_signal
+        for d in range(4):
+            v[5 + d] = 1.0 if s.facing[b, i] == d else 0.0
+        v[9] = s.hearts[b, i] / 10.0
+        v[10] = s.step[b] / P.max_steps
+
+
+@njit(cache=True)
+def _pad_walls(s, P, b):
+    feat = s.features[b]
+    feat[:, :, :] = 0
+    feat[:, :, L.CH_WALL] = 255
+
+
+@njit(cache=True)
+def reset_batch(s, P, seeds):
+    """Seed every env's RNG and start its first episode (serial: resets are rare)."""
+    for b in range(s.rng.shape[0]):
+        s.rng[b] = seeds[b]
+        s.episode[b] = 0
+        s.counters[b] = 0
+        s.rewards[b] = 0.0
+        s.dones[b] = 0
+        _pad_walls(s, P, b)
+        reset_env(s, P, b)
+        observe_env(s, P, b)
+
+
+@njit(cache=True)
+def step_serial(s, P, costs, actions):
+    """Step every env in the calling thread."""
+    for b in range(s.rng.shape[0]):
+        step_env(s, P, costs, actions, b)
+        observe_env(s, P, b)
+
+
+@njit(cache=True, parallel=True)
+def step_parallel(s, P, costs, actions):
+    """Step envs in parallel, one env per task."""
+    for b in prange(s.rng.shape[0]):
+        step_env(s, P, costs, actions, b)
+        observe_env(s, P, b)

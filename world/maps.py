@@ -1,0 +1,268 @@
+"""Seeded map generation as `@njit` kernels: scatter, rooms, caves, mazes, ASCII templates.
+
+Every generator writes one env's grid (`grid[b]`) from that env's RNG, so the same seed gives
+the same map. Random kinds keep one connected floor and place objects only where the floor
+stays connected, so every agent can reach a cell beside every mine, charger and altar
+(`reachable_objects` checks it). ASCII maps are used exactly as drawn.
+"""
+
+import numpy as np
+from numba import njit
+
+from world import layout as L
+from world.rng import randint, uniform
+
+_ASCII = L.MAP_KINDS.index("ascii")
+_SCATTER = L.MAP_KINDS.index("scatter")
+_ROOMS = L.MAP_KINDS.index("rooms")
+_CAVES = L.MAP_KINDS.index("caves")
+_MAZE = L.MAP_KINDS.index("maze")
+
+
+@njit(cache=True)
+def _flood(g, y0, x0, queue, seen, label):
+    """Label every EMPTY cell 4-connected to (y0, x0) with `label`; return how many."""
+    H, W = g.shape
+    head, tail = 0, 1
+    queue[0] = y0 * W + x0
+    seen[y0 * W + x0] = label
+    while head < tail:
+        k = queue[head]
+        head += 1
+        y, x = k // W, k % W
+        for d in range(4):
+            ny, nx = y + L.DY[d], x + L.DX[d]
+            if 0 <= ny < H and 0 <= nx < W:
+                nk = ny * W + nx
+                if g[ny, nx] == L.EMPTY and seen[nk] != label:
+                    seen[nk] = label
+                    queue[tail] = nk
+                    tail += 1
+    return tail
+
+
+@njit(cache=True)
+def _keep_largest_floor(g, queue, seen):
+    """Wall off every floor region but the largest; return the floor size kept."""
+    H, W = g.shape
+    seen[:] = 0
+    best_label, best_size, label = 0, 0, 0
+    for y in range(H):
+        for x in range(W):
+            if g[y, x] == L.EMPTY and seen[y * W + x] == 0:
+                label += 1
+                size = _flood(g, y, x, queue, seen, label)
+                if size > best_size:
+                    best_size, best_label = size, label
+    for y in range(H):
+        for x in range(W):
+            if g[y, x] == L.EMPTY and seen[y * W + x] != best_label:
+                g[y, x] = L.WALL
+    return best_size
+
+
+@njit(cache=True)
+def _gen_scatter(g, P, rng, b):
+    bd = P.border
+    H, W = g.shape
+    for y in range(bd, H - bd):
+        for x in range(bd, W - bd):
+            g[y, x] = L.WALL if uniform(rng, b) < P.wall_density else L.EMPTY
+
+
+@njit(cache=True)
+def _gen_maze(g, P, rng, b, stack, visited):
+    """Perfect maze (randomised depth-first search) on the interior's even cells."""
+    bd = P.border
+    H, W = g.shape
+    ch = (H - 2 * bd + 1) // 2  # maze cells down
+    cw = (W - 2 * bd + 1) // 2
+    visited[:] = 0
+    start = randint(rng, b, ch * cw)
+    visited[start] = 1
+    g[bd + 2 * (start // cw), bd + 2 * (start % cw)] = L.EMPTY
+    stack[0] = start
+    top = 1
+    while top > 0:
+        c = stack[top - 1]
+        cy, cx = c // cw, c % cw
+        n = 0
+        for d in range(4):
+            ny, nx = cy + L.DY[d], cx + L.DX[d]
+            if 0 <= ny < ch and 0 <= nx < cw and visited[ny * cw + nx] == 0:
+                n += 1
+        if n == 0:
+            top -= 1
+            continue
+        pick = randint(rng, b, n)
+        d = 0
+        for d in range(4):
+            ny, nx = cy + L.DY[d], cx + L.DX[d]
+            if 0 <= ny < ch and 0 <= nx < cw and visited[ny * cw + nx] == 0:
+                if pick == 0:
+                    break
+                pick -= 1
+        visited[ny * cw + nx] = 1
+        g[bd + 2 * cy + L.DY[d], bd + 2 * cx + L.DX[d]] = L.EMPTY
+        g[bd + 2 * ny, bd + 2 * nx] = L.EMPTY
+        stack[top] = ny * cw + nx
+        top += 1
+
+
+@njit(cache=True)
+def _gen_caves(g, P, rng, b, tmp):
+    """Cellular-automaton caves (4-5 rule) from random rock."""
+    bd = P.border
+    H, W = g.shape
+    for y in range(bd, H - bd):
+        for x in range(bd, W - bd):
+            g[y, x] = L.WALL if uniform(rng, b) < P.cave_fill else L.EMPTY
+    for _ in range(P.cave_smoothing):
+        for y in range(bd, H - bd):
+            for x in range(bd, W - bd):
+                walls = 0
+                for dy in range(-1, 2):
+                    for dx in range(-1, 2):
+                        if (dy != 0 or dx != 0) and g[y + dy, x + dx] == L.WALL:
+                            walls += 1
+                if walls >= 5:
+                    tmp[y * W + x] = L.WALL
+                elif walls <= 3:
+                    tmp[y * W + x] = L.EMPTY
+                else:
+                    tmp[y * W + x] = g[y, x]
+        for y in range(bd, H - bd):
+            for x in range(bd, W - bd):
+                g[y, x] = tmp[y * W + x]
+
+
+@njit(cache=True)
+def _gen_rooms(g, P, rng, b):
+    """Random rectangular rooms, each joined to the previous by an L-shaped corridor."""
+    bd = P.border
+    H, W = g.shape
+    ih, iw = H - 2 * bd, W - 2 * bd
+    py, px = -1, -1
+    for _ in range(P.n_rooms):
+        rh = 3 + randint(rng, b, max(1, ih // 3 - 2))
+        rw = 3 + randint(rng, b, max(1, iw // 3 - 2))
+        rh, rw = min(rh, ih), min(rw, iw)
+        y0 = bd + randint(rng, b, ih - rh + 1)
+        x0 = bd + randint(rng, b, iw - rw + 1)
+        g[y0 : y0 + rh, x0 : x0 + rw] = L.EMPTY
+        cy, cx = y0 + rh // 2, x0 + rw // 2
+        if py >= 0:
+            if randint(rng, b, 2) == 0:
+                g[py, min(px, cx) : max(px, cx) + 1] = L.EMPTY
+                g[min(py, cy) : max(py, cy) + 1, cx] = L.EMPTY
+            else:
+                g[min(py, cy) : max(py, cy) + 1, px] = L.EMPTY
+                g[cy, min(px, cx) : max(px, cx) + 1] = L.EMPTY
+        py, px = cy, cx
+
+
+@njit(cache=True)
+def _place_objects(g, kind, count, rng, b, queue, seen, floor):
+    """Put `count` objects on floor cells that keep the floor connected; return the new floor
+    size. Gives up on an object after many tries (tiny or crowded maps)."""
+    H, W = g.shape
+    for _ in range(count):
+        for _attempt in range(400):
+            y = randint(rng, b, H)
+            x = randint(rng, b, W)
+            if g[y, x] != L.EMPTY:
+                continue
+            ny, nx = -1, -1
+            for d in range(4):
+                if g[y + L.DY[d], x + L.DX[d]] == L.EMPTY:
+                    ny, nx = y + L.DY[d], x + L.DX[d]
+            if ny < 0:
+                continue
+            g[y, x] = kind
+            seen[:] = 0
+            if _flood(g, ny, nx, queue, seen, 1) == floor - 1:
+                floor -= 1
+                break
+            g[y, x] = L.EMPTY
+    return floor
+
+
+@njit(cache=True)
+def build_map(s, P, b):
+    """Lay out env b's grid, objects and markers for a new episode."""
+    g = s.grid[b]
+    if P.map_kind == _ASCII or (not P.new_map_each_episode and s.episode[b] > 0):
+        g[:, :] = s.tmpl_grid[b]
+        s.marker[b] = s.tmpl_marker[b]
+    else:
+        g[:, :] = L.WALL  # generators carve the interior out of solid rock
+        if P.map_kind == _SCATTER:
+            _gen_scatter(g, P, s.rng, b)
+        elif P.map_kind == _ROOMS:
+            _gen_rooms(g, P, s.rng, b)
+        elif P.map_kind == _CAVES:
+            _gen_caves(g, P, s.rng, b, s.seen[b])
+        else:
+            _gen_maze(g, P, s.rng, b, s.queue[b], s.seen[b])
+        floor = _keep_largest_floor(g, s.queue[b], s.seen[b])
+        floor = _place_objects(g, L.ALTAR, P.n_altars, s.rng, b, s.queue[b], s.seen[b], floor)
+        floor = _place_objects(g, L.CHARGER, P.n_chargers, s.rng, b, s.queue[b], s.seen[b], floor)
+        _place_objects(g, L.MINE, P.n_mines, s.rng, b, s.queue[b], s.seen[b], floor)
+        s.marker[b] = -1
+        if not P.new_map_each_episode:
+            s.tmpl_grid[b] = g
+            s.tmpl_marker[b] = -1
+    H, W = g.shape
+    for y in range(H):
+        for x in range(W):
+            s.mine_count[b, y, x] = P.mine_start if g[y, x] == L.MINE else 0
+            s.timer[b, y, x] = 0
+            s.marker_ttl[b, y, x] = P.marker_ttl if s.marker[b, y, x] >= 0 else 0
+            s.agent_at[b, y, x] = -1
+
+
+@njit(cache=True)
+def place_agents(s, P, b):
+    """Put env b's agents on ASCII spawns first, then on random free floor cells."""
+    g = s.grid[b]
+    H, W = g.shape
+    for i in range(P.n_agents):
+        if i < s.spawns.shape[0]:
+            y, x, f = s.spawns[i, 0], s.spawns[i, 1], s.spawns[i, 2]
+        else:
+            f = randint(s.rng, b, 4)
+            y, x = -1, -1
+            for _attempt in range(1000):
+                ty, tx = randint(s.rng, b, H), randint(s.rng, b, W)
+                if g[ty, tx] == L.EMPTY and s.agent_at[b, ty, tx] < 0:
+                    y, x = ty, tx
+                    break
+            if y < 0:  # crowded map: take the first free cell in reading order
+                for k in range(H * W):
+                    if g[k // W, k % W] == L.EMPTY and s.agent_at[b, k // W, k % W] < 0:
+                        y, x = k // W, k % W
+                        break
+        s.ay[b, i] = y
+        s.ax[b, i] = x
+        s.facing[b, i] = f
+        s.agent_at[b, y, x] = i
+
+
+def reachable_objects(grid: np.ndarray, y: int, x: int) -> dict[str, bool]:
+    """For one grid (int8[H, W]) and a start cell: can an agent starting there reach a cell
+    beside a mine, a charger and an altar, moving over empty cells?"""
+    H, W = grid.shape
+    seen = np.zeros(H * W, np.int32)
+    queue = np.zeros(H * W, np.int32)
+    g = grid.copy()
+    g[y, x] = L.EMPTY
+    _flood(g, y, x, queue, seen, 1)
+    reach = seen.reshape(H, W) == 1
+    found = {"mine": False, "charger": False, "altar": False}
+    for name, kind in (("mine", L.MINE), ("charger", L.CHARGER), ("altar", L.ALTAR)):
+        for oy, ox in np.argwhere(grid == kind):
+            for d in range(4):
+                ny, nx = oy + L.DY[d], ox + L.DX[d]
+                if 0 <= ny < H and 0 <= nx < W and reach[ny, nx]:
+                    found[name] = True
+    return found
