@@ -1,0 +1,174 @@
+"""World throughput benchmark; prints one JSON line per figure.
+
+    python -m world.bench                       # reference setting, batched, scaling, memory
+    python -m world.bench --compare mettagrid   # also mettagrid's arena, same run, with ratio
+
+Reference setting (mettagrid's arena): 24 agents, a 25x25 interior inside a 6-cell wall
+border (37x37), 11x11 vision, uniformly random actions over each env's full action set, one
+env, one thread, observations written every step. Rounds of ours and mettagrid's alternate so
+that machine noise hits both; figures are medians over rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numba
+import numpy as np
+
+from world.config import WorldConfig
+from world.env import World
+
+
+def reference_config(max_steps: int = 1000) -> WorldConfig:
+    return WorldConfig(
+        n_agents=24, width=25, height=25, border=6, vision_radius=5, max_steps=max_steps
+    )
+
+
+def emit(**fields) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+class _Kinevo:
+    name = "kinevo"
+
+    def __init__(self, cfg: WorldConfig, n_envs: int, steps: int, seed: int):
+        self.world = World(cfg, n_envs=n_envs, seed=seed)
+        self.world.reset()
+        rng = np.random.default_rng(seed)
+        self.actions = rng.integers(0, cfg.n_actions, (steps, n_envs, cfg.n_agents), np.int32)
+        self.agents = n_envs * cfg.n_agents
+        self.world.step(self.actions[0])  # compile outside the timing
+
+    def run(self, steps: int) -> float:
+        step, actions = self.world.step, self.actions
+        t = time.perf_counter()
+        for k in range(steps):
+            step(actions[k])
+        return time.perf_counter() - t
+
+
+class _Mettagrid:
+    name = "mettagrid"
+
+    def __init__(self, steps: int, seed: int):
+        from mettagrid.builder.envs import make_arena
+        from mettagrid.simulator import Simulator
+
+        cfg = make_arena(24)
+        cfg.game.obs.width = cfg.game.obs.height = 11
+        cfg.game.max_steps = 10**9  # no resets inside the timing (a cost ours does pay)
+        self.sim = Simulator().new_simulation(cfg, seed=seed)
+        self.c_sim = self.sim._c_sim  # the C++ simulation, stepped directly
+        n_actions = len(self.sim.action_names)
+        rng = np.random.default_rng(seed)
+        buf = self.c_sim.actions()
+        self.actions = rng.integers(0, n_actions, (steps, 24)).astype(buf.dtype)
+        self.agents = 24
+        self.n_actions = n_actions
+
+    def run(self, steps: int) -> float:
+        buf, step, actions = self.c_sim.actions(), self.c_sim.step, self.actions
+        t = time.perf_counter()
+        for k in range(steps):
+            buf[:] = actions[k]
+            step()
+        return time.perf_counter() - t
+
+
+def bench_reference(steps: int, rounds: int, compare: bool, seed: int) -> None:
+    numba.set_num_threads(1)
+    ours = _Kinevo(reference_config(), 1, steps, seed)
+    rivals = [ours]
+    if compare:
+        try:
+            rivals.append(_Mettagrid(steps, seed))
+        except ImportError:
+            sys.exit("--compare mettagrid needs mettagrid: pip install -e '.[bench]'")
+    times: dict[str, list[float]] = {r.name: [] for r in rivals}
+    for _ in range(rounds):
+        for r in rivals:
+            times[r.name].append(r.run(steps))
+    rate = {}
+    for r in rivals:
+        med = float(np.median(times[r.name]))
+        rate[r.name] = r.agents * steps / med
+        emit(
+            bench="reference",
+            engine=r.name,
+            agents=r.agents,
+            grid="37x37",
+            vision="11x11",
+            threads=1,
+            steps_per_round=steps,
+            rounds=rounds,
+            agent_steps_per_s=round(rate[r.name]),
+            us_per_env_step=round(med / steps * 1e6, 2),
+            n_actions=getattr(r, "n_actions", ours.world.n_actions),
+        )
+    if compare:
+        emit(
+            bench="reference_ratio",
+            ratio=round(rate["kinevo"] / rate["mettagrid"], 3),
+            target=3.0,
+            kinevo_agent_steps_per_s=round(rate["kinevo"]),
+            mettagrid_agent_steps_per_s=round(rate["mettagrid"]),
+        )
+
+
+def bench_batched(n_envs: int, steps: int, rounds: int, seed: int) -> None:
+    cores = os.cpu_count() or 1
+    threads_list = sorted({1, min(2, cores), cores})
+    bench = _Kinevo(reference_config(), n_envs, steps, seed)
+    rates = {}
+    for threads in threads_list:
+        numba.set_num_threads(threads)
+        bench.run(2)
+        rates[threads] = (
+            bench.agents * steps / float(np.median([bench.run(steps) for _ in range(rounds)]))
+        )
+        emit(
+            bench="batched",
+            envs=n_envs,
+            agents_per_env=24,
+            threads=threads,
+            agent_steps_per_s=round(rates[threads]),
+        )
+    if 2 in rates:
+        emit(
+            bench="thread_scaling",
+            envs=n_envs,
+            speedup_1_to_2=round(rates[2] / rates[1], 3),
+            target=1.7,
+        )
+    world = bench.world
+    emit(
+        bench="memory",
+        bytes_per_env=world.nbytes() // n_envs,
+        obs_bytes_per_env=world.obs.nbytes // n_envs,
+        envs=n_envs,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m world.bench", description=__doc__.split("\n")[0])
+    ap.add_argument("--compare", choices=["mettagrid"], help="also step this reference engine")
+    ap.add_argument("--steps", type=int, default=3000, help="env steps per timed round")
+    ap.add_argument("--rounds", type=int, default=5, help="timed rounds (median reported)")
+    ap.add_argument("--envs", type=int, default=64, help="envs in the batched setting")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-batched", action="store_true", help="only the reference setting")
+    args = ap.parse_args(argv)
+    emit(bench="machine", cores=os.cpu_count(), numba=numba.__version__, numpy=np.__version__)
+    bench_reference(args.steps, args.rounds, args.compare == "mettagrid", args.seed)
+    if not args.skip_batched:
+        bench_batched(args.envs, max(100, args.steps // args.envs * 4), args.rounds, args.seed)
+
+
+if __name__ == "__main__":
+    main()
