@@ -107,6 +107,11 @@ class World:
         kernels.reset_batch(self._s, self._p, self._env_seeds)
         self._reset_done = True
 
+    def reseed(self, seed: int) -> None:
+        """Derive new env seeds from `seed`; takes effect at the next `reset()`."""
+        self.seed = seed
+        self._env_seeds = _seeds(seed, self.n_envs, None)
+
     def set_kinship(self, kinship: np.ndarray) -> None:
         """Set the kinship matrix the observation's kinship channel reads."""
         k = np.asarray(kinship, dtype=np.float32)

@@ -301,7 +301,7 @@ def observe_env(s, P, b):
         v[4] = s.signal[b, i] / P.max_signal
         for d in range(4):
             v[5 + d] = 1.0 if s.facing[b, i] == d else 0.0
-        v[9] = s.hearts[b, i] / 10.0
+        v[9] = min(1.0, s.hearts[b, i] / 10.0)
         v[10] = s.step[b] / P.max_steps
 
 

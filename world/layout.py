@@ -67,7 +67,7 @@ OBS_CHANNELS = (
 ) = range(len(OBS_CHANNELS))
 N_CHANNELS = len(OBS_CHANNELS)
 
-# The agent's own state, `self_obs[b, i, k]`, float32 scaled to about [0, 1].
+# The agent's own state, `self_obs[b, i, k]`, float32 in [0, 1].
 SELF_FEATURES = (
     "energy",  # energy / max_energy
     "diamonds",  # diamonds / max_inventory
@@ -78,7 +78,7 @@ SELF_FEATURES = (
     "facing_east",
     "facing_south",
     "facing_west",
-    "hearts",  # hearts this episode / 10
+    "hearts",  # hearts this episode / 10, capped at 1
     "time",  # step / max_steps
 )
 N_SELF = len(SELF_FEATURES)

@@ -1,0 +1,327 @@
+"""One scripted scene per rule: an ASCII map, a fixed action sequence, the exact state after.
+
+Default costs (WorldConfig): forward/back/use/shield/mate/mark 1, attack 3, turns, shares,
+signal and noop 0; start energy 60.
+"""
+
+import numpy as np
+from scenes import act, agent, count, scene
+
+from world import layout as L
+
+OPEN = """
+#####
+#...#
+#.^.#
+#...#
+#####
+"""
+
+
+def test_forward_back_and_walls_block_moves():
+    w = scene(OPEN)
+    act(w, a0="forward")
+    assert agent(w, 0)["pos"] == (1, 2) and agent(w, 0)["energy"] == 59
+    act(w, a0="forward")  # wall ahead: the move fails, the cost is still paid
+    assert agent(w, 0)["pos"] == (1, 2) and agent(w, 0)["energy"] == 58
+    act(w, a0="back")
+    assert agent(w, 0)["pos"] == (2, 2) and agent(w, 0)["energy"] == 57
+
+
+def test_turns_rotate_and_cost_nothing_by_default():
+    w = scene(OPEN)
+    act(w, a0="turn_right")
+    assert agent(w, 0)["facing"] == L.EAST
+    act(w, a0="turn_left")
+    act(w, a0="turn_left")
+    assert agent(w, 0)["facing"] == L.WEST and agent(w, 0)["energy"] == 60
+    act(w, a0="forward")
+    assert agent(w, 0)["pos"] == (2, 1)
+
+
+def test_agents_and_objects_block_moves():
+    w = scene("#####\n#.m.#\n#.^.#\n#.^.#\n#####")
+    act(w, a0="forward")
+    act(w, a1="forward")
+    assert agent(w, 0)["pos"] == (2, 2) and agent(w, 1)["pos"] == (3, 2)
+
+
+def test_use_mine_takes_one_diamond_until_empty():
+    w = scene("#####\n#.m.#\n#.^.#\n#####", mine_start=1, mine_max=1, mine_regen=100)
+    act(w, a0="use")
+    assert agent(w, 0)["diamonds"] == 1 and w.state.mine_count[0, 1, 2] == 0
+    act(w, a0="use")
+    assert agent(w, 0)["diamonds"] == 1 and agent(w, 0)["energy"] == 58
+    assert count(w, "diamonds_mined", 0) == 1
+
+
+def test_mine_regrows_one_diamond_every_mine_regen_steps_up_to_max():
+    w = scene("#####\n#.m.#\n#.^.#\n#####", mine_start=0, mine_max=2, mine_regen=3)
+    for _ in range(2):
+        act(w)
+    assert w.state.mine_count[0, 1, 2] == 0
+    act(w)
+    assert w.state.mine_count[0, 1, 2] == 1
+    for _ in range(10):
+        act(w)
+    assert w.state.mine_count[0, 1, 2] == 2
+
+
+def test_inventory_is_capped():
+    w = scene("#####\n#.m.#\n#.^.#\n#####", mine_start=3, mine_max=3, max_inventory=2)
+    for _ in range(3):
+        act(w, a0="use")
+    assert agent(w, 0)["diamonds"] == 2 and w.state.mine_count[0, 1, 2] == 1
+
+
+def test_charger_turns_a_diamond_into_energy_then_cools_down():
+    w = scene("#####\n#.c.#\n#.^.#\n#####", charger_energy=25, charger_cooldown=2, max_energy=200)
+    w.state.diamonds[0, 0] = 3
+    act(w, a0="use")
+    assert agent(w, 0)["diamonds"] == 2 and agent(w, 0)["energy"] == 60 - 1 + 25
+    act(w, a0="use")  # cooling down: nothing happens
+    assert agent(w, 0)["diamonds"] == 2 and agent(w, 0)["energy"] == 83
+    act(w, a0="use")
+    assert agent(w, 0)["diamonds"] == 1 and agent(w, 0)["energy"] == 82 + 25
+    assert count(w, "diamonds_converted", 0) == 2
+
+
+def test_charger_energy_is_capped_at_max_energy():
+    w = scene("#####\n#.c.#\n#.^.#\n#####", max_energy=70)
+    w.state.diamonds[0, 0] = 1
+    act(w, a0="use")
+    assert agent(w, 0)["energy"] == 70
+
+
+def test_altar_turns_energy_into_a_heart_and_reward():
+    w = scene("#####\n#.a.#\n#.^.#\n#####", altar_cost=30, altar_cooldown=3)
+    act(w, a0="use")
+    a = agent(w, 0)
+    assert a["hearts"] == 1 and a["energy"] == 60 - 1 - 30
+    assert w.rewards[0, 0] == 1.0
+    act(w, a0="use")  # cooling down and too poor anyway
+    assert agent(w, 0)["hearts"] == 1 and w.rewards[0, 0] == 0.0
+    assert count(w, "hearts", 0) == 1 and count(w, "energy_spent", 0) == 32
+
+
+def test_altar_needs_enough_energy():
+    w = scene("#####\n#.a.#\n#.^.#\n#####", altar_cost=30, start_energy=20)
+    act(w, a0="use")
+    assert agent(w, 0)["hearts"] == 0 and agent(w, 0)["energy"] == 19
+
+
+def test_heart_reward_is_configurable():
+    w = scene("#####\n#.a.#\n#.^.#\n#####", heart_reward=2.5)
+    act(w, a0="use")
+    assert w.rewards[0, 0] == 2.5
+
+
+FACING = """
+######
+#.v..#
+#.^..#
+######
+"""
+
+
+def test_attack_freezes_an_unshielded_target_and_takes_its_diamonds():
+    w = scene(FACING, freeze_steps=4)
+    w.state.diamonds[0, 1] = 2
+    act(w, a0="attack")
+    assert agent(w, 0)["diamonds"] == 2 and agent(w, 0)["energy"] == 57
+    assert agent(w, 1)["diamonds"] == 0
+    assert count(w, "attacks_made", 0) == 1 and count(w, "attacks_received", 1) == 1
+    assert count(w, "diamonds_stolen", 0) == 2 and count(w, "diamonds_lost", 1) == 2
+    # The target loses exactly freeze_steps turns, whether it acted before the hit or not:
+    # if its turn in the hit's step came after the hit, that turn was the first one lost.
+    lost_in_hit_step = count(w, "frozen_steps", 1)
+    turns = 0
+    while agent(w, 1)["facing"] == L.NORTH:
+        act(w, a1="turn_right")
+        turns += 1
+        assert turns < 10
+    assert count(w, "frozen_steps", 1) == 4
+    assert turns == 4 - lost_in_hit_step + 1
+
+
+def test_frozen_agent_cannot_act_and_pays_nothing():
+    w = scene(FACING, freeze_steps=5)
+    w.state.frozen[0, 1] = 3
+    for _ in range(3):
+        act(w, a1="turn_right")
+    assert agent(w, 1)["facing"] == L.NORTH and agent(w, 1)["frozen"] == 0
+    assert count(w, "frozen_steps", 1) == 3
+    act(w, a1="turn_right")
+    assert agent(w, 1)["facing"] == L.EAST
+
+
+def test_thief_takes_only_what_it_can_carry():
+    w = scene(FACING, max_inventory=5)
+    w.state.diamonds[0, 0] = 4
+    w.state.diamonds[0, 1] = 3
+    act(w, a0="attack")
+    assert agent(w, 0)["diamonds"] == 5 and agent(w, 1)["diamonds"] == 2
+
+
+def test_shield_absorbs_a_hit_by_draining_energy():
+    w = scene(FACING, shield_upkeep=1, shield_hit_drain=10)
+    w.state.diamonds[0, 1] = 2
+    act(w, a1="shield")
+    assert agent(w, 1)["shield"] == 1 and agent(w, 1)["energy"] == 60 - 1 - 1
+    act(w, a0="attack")
+    b = agent(w, 1)
+    assert b["frozen"] == 0 and b["diamonds"] == 2 and b["energy"] == 58 - 10 - 1
+    assert count(w, "attacks_blocked", 1) == 1 and count(w, "shield_steps", 1) == 2
+
+
+def test_shield_drops_at_zero_energy():
+    w = scene(FACING, shield_upkeep=1, shield_hit_drain=10)
+    w.state.shield[0, 1] = 1
+    w.state.energy[0, 1] = 6
+    act(w, a0="attack")
+    assert agent(w, 1)["energy"] == 0 and agent(w, 1)["shield"] == 0
+
+
+def test_shield_upkeep_drains_until_the_shield_drops():
+    w = scene(OPEN, shield_upkeep=2, start_energy=7)
+    act(w, a0="shield")  # pays 1 for the action, 2 upkeep: 4 left
+    assert agent(w, 0)["energy"] == 4
+    act(w)
+    act(w)
+    assert agent(w, 0)["energy"] == 0 and agent(w, 0)["shield"] == 0
+
+
+def test_toggling_the_shield_lowers_it():
+    w = scene(OPEN, shield_upkeep=0)
+    act(w, a0="shield")
+    act(w, a0="shield")
+    assert agent(w, 0)["shield"] == 0 and agent(w, 0)["energy"] == 58
+
+
+def test_share_energy_gives_share_amount_capped_by_room():
+    w = scene(FACING, share_amount=10, max_energy=100)
+    act(w, a0="share_energy")
+    assert agent(w, 0)["energy"] == 50 and agent(w, 1)["energy"] == 70
+    w.state.energy[0, 1] = 95
+    act(w, a0="share_energy")
+    assert agent(w, 0)["energy"] == 45 and agent(w, 1)["energy"] == 100
+    assert count(w, "energy_shared_given", 0) == 15 and count(w, "energy_shared_received", 1) == 15
+
+
+def test_share_diamond_gives_one_if_the_receiver_has_room():
+    w = scene(FACING, max_inventory=2)
+    w.state.diamonds[0, 0] = 2
+    w.state.diamonds[0, 1] = 1
+    act(w, a0="share_diamond")
+    assert agent(w, 0)["diamonds"] == 1 and agent(w, 1)["diamonds"] == 2
+    act(w, a0="share_diamond")  # receiver full
+    assert agent(w, 0)["diamonds"] == 1 and agent(w, 1)["diamonds"] == 2
+    assert count(w, "diamonds_shared_given", 0) == 1
+
+
+def test_share_with_nobody_in_front_does_nothing():
+    w = scene(OPEN)
+    w.state.diamonds[0, 0] = 1
+    act(w, a0="share_energy")
+    act(w, a0="share_diamond")
+    assert agent(w, 0)["energy"] == 60 and agent(w, 0)["diamonds"] == 1
+
+
+def test_markers_are_placed_in_front_and_fade_after_ttl():
+    w = scene(OPEN, n_marker_colors=3, marker_ttl=3)
+    act(w, a0="mark_1")
+    assert w.state.marker[0, 1, 2] == 1 and agent(w, 0)["energy"] == 59
+    act(w)
+    assert w.state.marker[0, 1, 2] == 1
+    act(w)
+    assert w.state.marker[0, 1, 2] == -1
+    assert count(w, "markers_placed", 0) == 1
+
+
+def test_markers_are_not_placed_on_walls_and_agents_walk_over_them():
+    w = scene(OPEN, marker_ttl=50)
+    act(w, a0="mark_0")
+    act(w, a0="forward")
+    assert agent(w, 0)["pos"] == (1, 2) and w.state.marker[0, 1, 2] == 0
+    act(w, a0="mark_2")  # wall in front
+    assert (w.state.marker[0] == 2).sum() == 0
+
+
+def test_signal_costs_energy_caps_and_decays():
+    w = scene(OPEN, signal_cost=5, max_signal=2, signal_decay=3)
+    act(w, a0="signal")
+    act(w, a0="signal")
+    act(w, a0="signal")  # at max: no effect, no payment
+    a = agent(w, 0)
+    assert a["signal"] == 2 and a["energy"] == 50 and count(w, "signal_spent", 0) == 10
+    act(w)
+    act(w)
+    assert agent(w, 0)["signal"] == 1
+
+
+def test_mate_records_the_choice_of_the_agent_in_front():
+    w = scene(FACING)
+    act(w, a0="mate")
+    assert w.state.mate_target[0, 0] == 1 and w.state.mate_step[0, 0] == 0
+    assert count(w, "mate_attempts", 0) == 1 and w.state.bond[0, 0] == -1
+
+
+def test_metabolism_is_paid_every_step_and_energy_never_goes_negative():
+    w = scene(OPEN, metabolism=2, start_energy=5)
+    act(w)
+    assert agent(w, 0)["energy"] == 3
+    act(w)
+    act(w)
+    assert agent(w, 0)["energy"] == 0
+    assert count(w, "energy_spent", 0) == 5
+
+
+def test_exhausted_agent_can_only_noop():
+    w = scene(OPEN, start_energy=0)
+    act(w, a0="forward")
+    act(w, a0="turn_right")  # costs nothing, but an agent at 0 energy cannot act at all
+    a = agent(w, 0)
+    assert a["pos"] == (2, 2) and a["facing"] == L.NORTH
+    assert w.state.acted[0, 0] == L.NOOP
+
+
+def test_an_action_that_cannot_be_paid_is_a_noop():
+    w = scene(FACING, start_energy=2)
+    act(w, a0="attack")  # costs 3
+    assert agent(w, 1)["frozen"] == 0 and agent(w, 0)["energy"] == 2
+
+
+def test_out_of_range_action_ids_act_as_noop():
+    w = scene(OPEN)
+    w.step(np.array([[999]], np.int32))
+    w.step(np.array([[-1]], np.int32))
+    assert agent(w, 0)["pos"] == (2, 2) and agent(w, 0)["energy"] == 60
+
+
+def test_acting_order_is_random_and_fair():
+    # Two agents step into the same cell; who gets it depends on the env's random order.
+    w = scene("#####\n#>.<#\n#####")
+    from world import World
+
+    many = World(w.config, n_envs=400, seed=3)
+    many.reset()
+    many.step(np.full((400, 2), L.FORWARD, np.int32))
+    first_wins = (many.state.ax[:, 0] == 2).sum()
+    second_wins = (many.state.ax[:, 1] == 2).sum()
+    assert first_wins + second_wins == 400
+    assert 150 < first_wins < 250
+
+
+def test_episode_ends_at_max_steps_and_the_env_resets_itself():
+    w = scene(OPEN, max_steps=3)
+    act(w, a0="forward")
+    act(w, a0="turn_right")
+    assert w.dones[0] == 0
+    act(w, a0="forward")
+    assert w.dones[0] == 1
+    a = agent(w, 0)
+    assert a["pos"] == (2, 2) and a["energy"] == 60 and a["facing"] == L.NORTH
+    assert w.state.step[0] == 0 and w.state.episode[0] == 2
+    assert count(w, "energy_spent", 0) == 2  # counters run on across episodes
+    act(w)
+    assert w.dones[0] == 0

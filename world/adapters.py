@@ -1,0 +1,210 @@
+"""Standard interfaces over `World`: a Gymnasium vector env, a single-agent Gymnasium env and
+a PettingZoo `ParallelEnv`.
+
+Observations are a dict: ``grid`` uint8[V, V, C] (channels last, see `layout.OBS_CHANNELS`)
+and ``self`` float32[len(SELF_FEATURES)]. Episodes end by truncation at `max_steps`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+from pettingzoo import ParallelEnv
+
+from world import layout as L
+from world.config import WorldConfig
+from world.env import World
+
+
+def observation_space(cfg: WorldConfig) -> spaces.Dict:
+    V = 2 * cfg.vision_radius + 1
+    return spaces.Dict(
+        {
+            "grid": spaces.Box(0, 255, (V, V, L.N_CHANNELS), np.uint8),
+            "self": spaces.Box(0.0, 1.0, (L.N_SELF,), np.float32),
+        }
+    )
+
+
+def _episodic(cfg: WorldConfig) -> WorldConfig:
+    # The adapters end episodes themselves (truncation at max_steps) and reset explicitly, so
+    # the world's own auto-reset is pushed one step past the end.
+    return cfg.model_copy(update={"max_steps": cfg.max_steps + 1})
+
+
+class KinevoVectorEnv(VectorEnv):
+    """Every agent of every env is one sub-env: ``num_envs = n_envs * n_agents``.
+
+    Finished envs reset inside `step` (Gymnasium's SAME_STEP autoreset): the observation
+    returned with ``truncated=True`` is already the next episode's first one.
+    Returned arrays are views of the world's buffers, valid until the next step.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["rgb_array"]}
+
+    def __init__(self, config: WorldConfig | None = None, n_envs: int = 1, seed: int = 0):
+        self.config = config if config is not None else WorldConfig()
+        self.world = World(self.config, n_envs=n_envs, seed=seed)
+        self.num_envs = n_envs * self.config.n_agents
+        self.single_observation_space = observation_space(self.config)
+        self.single_action_space = spaces.Discrete(self.config.n_actions)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.render_mode = "rgb_array"
+        B, N = n_envs, self.config.n_agents
+        self._shape = (B, N)
+        self._obs = {
+            "grid": self.world.obs.reshape(B * N, *self.world.obs.shape[2:]),
+            "self": self.world.self_obs.reshape(B * N, -1),
+        }
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            self.world.reseed(seed)
+        self.world.reset()
+        return self._obs, {}
+
+    def step(self, actions):
+        self.world.step(np.asarray(actions, dtype=np.int32).reshape(self._shape))
+        rewards = self.world.rewards.reshape(-1)
+        truncated = np.repeat(self.world.dones.astype(bool), self._shape[1])
+        return self._obs, rewards, np.zeros_like(truncated), truncated, {}
+
+    def render(self):
+        from world.render import rgb_frame
+
+        return rgb_frame(self.world, 0)
+
+
+class KinevoEnv(gym.Env):
+    """One env seen by one agent (`agent`); the others act uniformly at random from the
+    env's seeded generator. Passes Gymnasium's env checker."""
+
+    metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 10}
+
+    def __init__(
+        self,
+        config: WorldConfig | None = None,
+        agent: int = 0,
+        seed: int = 0,
+        render_mode: str | None = None,
+    ):
+        self.config = config if config is not None else WorldConfig()
+        if not 0 <= agent < self.config.n_agents:
+            raise ValueError(f"agent must be in [0, {self.config.n_agents}), got {agent}")
+        self.agent = agent
+        self.world = World(_episodic(self.config), n_envs=1, seed=seed)
+        self.observation_space = observation_space(self.config)
+        self.action_space = spaces.Discrete(self.config.n_actions)
+        self.render_mode = render_mode
+        self._rng = np.random.default_rng(seed)
+        self._t = 0
+
+    def _observe(self):
+        return {
+            "grid": self.world.obs[0, self.agent].copy(),
+            "self": self.world.self_obs[0, self.agent].copy(),
+        }
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self.world.reseed(int(self._rng.integers(2**63)))
+        self.world.reset()
+        self._t = 0
+        return self._observe(), {}
+
+    def step(self, action):
+        actions = self._rng.integers(0, self.config.n_actions, (1, self.config.n_agents), np.int32)
+        actions[0, self.agent] = int(action)
+        self.world.step(actions)
+        self._t += 1
+        reward = float(self.world.rewards[0, self.agent])
+        truncated = self._t >= self.config.max_steps
+        return self._observe(), reward, False, truncated, {}
+
+    def render(self):
+        from world.render import rgb_frame, to_ascii
+
+        if self.render_mode == "ansi":
+            return to_ascii(self.world)
+        if self.render_mode == "rgb_array":
+            return rgb_frame(self.world)
+        return None
+
+
+class KinevoParallelEnv(ParallelEnv):
+    """One env, every agent a PettingZoo agent (``agent_0`` ...). Rewards are each agent's own
+    (kin sharing belongs to the learner). Episodes end by truncation at `max_steps`."""
+
+    metadata = {"name": "kinevo_v0", "render_modes": ["rgb_array", "ansi"], "is_parallelizable": True}
+
+    def __init__(self, config: WorldConfig | None = None, seed: int = 0, render_mode=None):
+        self.config = config if config is not None else WorldConfig()
+        self.world = World(_episodic(self.config), n_envs=1, seed=seed)
+        self.possible_agents = [f"agent_{i}" for i in range(self.config.n_agents)]
+        self.agents = []
+        self.render_mode = render_mode
+        self._rng = np.random.default_rng(seed)
+        self._t = 0
+        self._index = {a: i for i, a in enumerate(self.possible_agents)}
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019 (PettingZoo asks the same space back)
+    def observation_space(self, agent):
+        return observation_space(self.config)
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019
+    def action_space(self, agent):
+        return spaces.Discrete(self.config.n_actions)
+
+    def _observations(self):
+        w = self.world
+        return {
+            a: {"grid": w.obs[0, i].copy(), "self": w.self_obs[0, i].copy()}
+            for a, i in self._index.items()
+        }
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self.world.reseed(int(self._rng.integers(2**63)))
+        self.world.reset()
+        self.agents = list(self.possible_agents)
+        self._t = 0
+        return self._observations(), {a: {} for a in self.agents}
+
+    def step(self, actions: dict):
+        acts = np.zeros((1, self.config.n_agents), np.int32)
+        for a, act in actions.items():
+            acts[0, self._index[a]] = int(act)
+        self.world.step(acts)
+        self._t += 1
+        done = self._t >= self.config.max_steps
+        obs = self._observations()
+        rewards = {a: float(self.world.rewards[0, i]) for a, i in self._index.items()}
+        terminations = {a: False for a in self.agents}
+        truncations = {a: done for a in self.agents}
+        infos = {a: {} for a in self.agents}
+        if done:
+            self.agents = []
+        return obs, rewards, terminations, truncations, infos
+
+    def render(self):
+        from world.render import rgb_frame, to_ascii
+
+        if self.render_mode == "ansi":
+            return to_ascii(self.world)
+        if self.render_mode == "rgb_array":
+            return rgb_frame(self.world)
+        return None
+
+    def state(self):
+        from world.render import rgb_frame
+
+        return rgb_frame(self.world)
