@@ -143,7 +143,11 @@ class KinevoParallelEnv(ParallelEnv):
     """One env, every agent a PettingZoo agent (``agent_0`` ...). Rewards are each agent's own
     (kin sharing belongs to the learner). Episodes end by truncation at `max_steps`."""
 
-    metadata = {"name": "kinevo_v0", "render_modes": ["rgb_array", "ansi"], "is_parallelizable": True}
+    metadata = {
+        "name": "kinevo_v0",
+        "render_modes": ["rgb_array", "ansi"],
+        "is_parallelizable": True,
+    }
 
     def __init__(self, config: WorldConfig | None = None, seed: int = 0, render_mode=None):
         self.config = config if config is not None else WorldConfig()
@@ -155,11 +159,11 @@ class KinevoParallelEnv(ParallelEnv):
         self._t = 0
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 (PettingZoo asks the same space back)
+    @functools.cache  # noqa: B019 (PettingZoo asks the same space back)
     def observation_space(self, agent):
         return observation_space(self.config)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def action_space(self, agent):
         return spaces.Discrete(self.config.n_actions)
 

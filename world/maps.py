@@ -1,8 +1,8 @@
 """Seeded map generation as `@njit` kernels: scatter, rooms, caves, mazes, ASCII templates.
 
 Every generator writes one env's grid (`grid[b]`) from that env's RNG, so the same seed gives
-the same map. Random kinds keep one connected floor and place objects only where the floor
-stays connected, so every agent can reach a cell beside every mine, charger and altar
+the same map. Random kinds keep one connected floor and place objects in walls beside it or
+where the floor stays connected, so every agent can reach a cell beside every mine, charger and altar
 (`reachable_objects` checks it). ASCII maps are used exactly as drawn.
 """
 
@@ -162,28 +162,58 @@ def _gen_rooms(g, P, rng, b):
 
 
 @njit(cache=True)
-def _place_objects(g, kind, count, rng, b, queue, seen, floor):
-    """Put `count` objects on floor cells that keep the floor connected; return the new floor
-    size. Gives up on an object after many tries (tiny or crowded maps)."""
+def _objects_stay_open(g, y, x):
+    """Does every object next to (y, x) still have a floor cell beside it to be used from?"""
+    for d in range(4):
+        oy, ox = y + L.DY[d], x + L.DX[d]
+        if g[oy, ox] >= L.MINE:
+            open_side = False
+            for e in range(4):
+                if g[oy + L.DY[e], ox + L.DX[e]] == L.EMPTY:
+                    open_side = True
+            if not open_side:
+                return False
+    return True
+
+
+@njit(cache=True)
+def _place_objects(g, kind, count, border, rng, b, queue, seen, cells, floor):
+    """Put `count` objects, trying cells in random order: an inner wall cell beside the floor
+    (always safe), or a floor cell whose loss keeps the floor connected and leaves every
+    neighbouring object an open side. Returns the new floor size; places fewer when no such
+    cell is left (tiny or crowded maps)."""
     H, W = g.shape
     for _ in range(count):
-        for _attempt in range(400):
-            y = randint(rng, b, H)
-            x = randint(rng, b, W)
-            if g[y, x] != L.EMPTY:
-                continue
+        n = 0
+        for y in range(border, H - border):
+            for x in range(border, W - border):
+                if g[y, x] == L.EMPTY or g[y, x] == L.WALL:
+                    cells[n] = y * W + x
+                    n += 1
+        placed = False
+        for t in range(n):  # lazy Fisher-Yates: each candidate once, in random order
+            u = t + randint(rng, b, n - t)
+            cells[t], cells[u] = cells[u], cells[t]
+            y, x = cells[t] // W, cells[t] % W
             ny, nx = -1, -1
             for d in range(4):
                 if g[y + L.DY[d], x + L.DX[d]] == L.EMPTY:
                     ny, nx = y + L.DY[d], x + L.DX[d]
             if ny < 0:
                 continue
+            if g[y, x] == L.WALL:
+                g[y, x] = kind
+                placed = True
+                break
             g[y, x] = kind
             seen[:] = 0
-            if _flood(g, ny, nx, queue, seen, 1) == floor - 1:
+            if _flood(g, ny, nx, queue, seen, 1) == floor - 1 and _objects_stay_open(g, y, x):
                 floor -= 1
+                placed = True
                 break
             g[y, x] = L.EMPTY
+        if not placed:
+            break
     return floor
 
 
@@ -205,9 +235,11 @@ def build_map(s, P, b):
         else:
             _gen_maze(g, P, s.rng, b, s.queue[b], s.seen[b])
         floor = _keep_largest_floor(g, s.queue[b], s.seen[b])
-        floor = _place_objects(g, L.ALTAR, P.n_altars, s.rng, b, s.queue[b], s.seen[b], floor)
-        floor = _place_objects(g, L.CHARGER, P.n_chargers, s.rng, b, s.queue[b], s.seen[b], floor)
-        _place_objects(g, L.MINE, P.n_mines, s.rng, b, s.queue[b], s.seen[b], floor)
+        q, seen, cells = s.queue[b], s.seen[b], s.cells[b]
+        bd = P.border
+        floor = _place_objects(g, L.ALTAR, P.n_altars, bd, s.rng, b, q, seen, cells, floor)
+        floor = _place_objects(g, L.CHARGER, P.n_chargers, bd, s.rng, b, q, seen, cells, floor)
+        _place_objects(g, L.MINE, P.n_mines, bd, s.rng, b, q, seen, cells, floor)
         s.marker[b] = -1
         if not P.new_map_each_episode:
             s.tmpl_grid[b] = g

@@ -20,7 +20,7 @@ import numpy as np
 from world import layout as L
 from world.config import ConfigError, WorldConfig, load_world_config, world_config_from_dict
 from world.env import World
-from world.render import status_lines, to_ascii
+from world.render import to_ascii
 
 KEYS = {
     "w": L.FORWARD,
@@ -159,7 +159,9 @@ def main(argv: list[str] | None = None) -> None:
     if not sys.stdin.isatty():
         sys.exit("world.play needs an interactive terminal")
     _run_curses(session)
-    print(f"steps {session.steps}, hearts {world.state.hearts[0, 0]}, reward {session.total_reward:g}")
+    print(
+        f"steps {session.steps}, hearts {world.state.hearts[0, 0]}, reward {session.total_reward:g}"
+    )
 
 
 if __name__ == "__main__":

@@ -105,6 +105,7 @@ class WorldState(NamedTuple):
     features: np.ndarray  # uint8 [B, H + 2r, W + 2r, C] padded feature planes
     queue: np.ndarray  # int32 [B, H * W] breadth-first search queue
     seen: np.ndarray  # int32 [B, H * W] breadth-first search stamps
+    cells: np.ndarray  # int32 [B, H * W] candidate cells for object placement
 
 
 # The kernels receive the state and the parameters as two numba StructRefs holding the same
@@ -313,6 +314,7 @@ def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
         features=z((B, H + 2 * r, W + 2 * r, C), np.uint8),
         queue=z((B, H * W), np.int32),
         seen=z((B, H * W), np.int32),
+        cells=z((B, H * W), np.int32),
     )
     if cfg.map.kind == "ascii":
         state.tmpl_grid[:] = g
