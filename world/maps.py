@@ -2,8 +2,8 @@
 
 Every generator writes one env's grid (`grid[b]`) from that env's RNG, so the same seed gives
 the same map. Random kinds keep one connected floor and place objects in walls beside it or
-where the floor stays connected, so every agent can reach a cell beside every mine, charger and altar
-(`reachable_objects` checks it). ASCII maps are used exactly as drawn.
+where the floor stays connected, so every agent can reach a cell beside every mine, charger
+and altar (`reachable_objects` checks it). ASCII maps are used exactly as drawn.
 """
 
 import numpy as np
