@@ -225,16 +225,25 @@ def build_map(s, P, b):
         g[:, :] = s.tmpl_grid[b]
         s.marker[b] = s.tmpl_marker[b]
     else:
-        g[:, :] = L.WALL  # generators carve the interior out of solid rock
-        if P.map_kind == _SCATTER:
-            _gen_scatter(g, P, s.rng, b)
-        elif P.map_kind == _ROOMS:
-            _gen_rooms(g, P, s.rng, b)
-        elif P.map_kind == _CAVES:
-            _gen_caves(g, P, s.rng, b, s.seen[b])
-        else:
-            _gen_maze(g, P, s.rng, b, s.queue[b], s.seen[b])
-        floor = _keep_largest_floor(g, s.queue[b], s.seen[b])
+        need = P.n_agents + P.n_mines + P.n_chargers + P.n_altars
+        floor = 0
+        for _attempt in range(20):  # small caves or dense scatter can leave too little floor
+            g[:, :] = L.WALL  # generators carve the interior out of solid rock
+            if P.map_kind == _SCATTER:
+                _gen_scatter(g, P, s.rng, b)
+            elif P.map_kind == _ROOMS:
+                _gen_rooms(g, P, s.rng, b)
+            elif P.map_kind == _CAVES:
+                _gen_caves(g, P, s.rng, b, s.seen[b])
+            else:
+                _gen_maze(g, P, s.rng, b, s.queue[b], s.seen[b])
+            floor = _keep_largest_floor(g, s.queue[b], s.seen[b])
+            if floor >= need:
+                break
+        if floor < need:  # give up on the generator: an open room always fits
+            bd = P.border
+            g[bd : g.shape[0] - bd, bd : g.shape[1] - bd] = L.EMPTY
+            floor = (g.shape[0] - 2 * bd) * (g.shape[1] - 2 * bd)
         q, seen, cells = s.queue[b], s.seen[b], s.cells[b]
         bd = P.border
         floor = _place_objects(g, L.ALTAR, P.n_altars, bd, s.rng, b, q, seen, cells, floor)

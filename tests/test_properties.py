@@ -1,0 +1,126 @@
+"""Invariants over random maps and random actions (hypothesis)."""
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from world import World, WorldConfig
+from world import layout as L
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def worlds(draw):
+    kind = draw(st.sampled_from(["scatter", "rooms", "caves", "maze"]))
+    n_agents = draw(st.integers(1, 8))
+    cfg = WorldConfig(
+        n_agents=n_agents,
+        width=draw(st.integers(7, 14)),
+        height=draw(st.integers(7, 14)),
+        max_steps=1000,
+        start_energy=draw(st.integers(0, 100)),
+        metabolism=draw(st.integers(0, 2)),
+        freeze_steps=draw(st.integers(0, 5)),
+        max_inventory=draw(st.integers(1, 4)),
+        mine_start=1,
+        mine_regen=draw(st.integers(1, 5)),
+        charger_cooldown=draw(st.integers(0, 3)),
+        map={"kind": kind, "mines": draw(st.integers(1, 4)), "chargers": 1, "altars": 1},
+    )
+    seed = draw(st.integers(0, 2**31))
+    steps = draw(st.integers(1, 60))
+    return cfg, seed, steps
+
+
+def random_actions(cfg, seed, steps, n_envs=1):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, cfg.n_actions, (steps, n_envs, cfg.n_agents), np.int32)
+
+
+@SETTINGS
+@given(worlds())
+def test_invariants_hold_at_every_step(case):
+    cfg, seed, steps = case
+    w = World(cfg, seed=seed)
+    w.reset()
+    s = w.state
+    grid0 = s.grid.copy()
+    n_mines = int((grid0 == L.MINE).sum())
+    idx = {name: L.COUNTERS.index(name) for name in L.COUNTERS}
+    for actions in random_actions(cfg, seed, steps):
+        frozen_before = s.frozen[0].copy()
+        energy_before = s.energy[0].copy()
+        received_before = s.counters[0, :, idx["energy_shared_received"]].copy()
+        mines_before = int(s.mine_count[0].sum())
+        mined_before = int(s.counters[0, :, idx["diamonds_mined"]].sum())
+        w.step(actions)
+        assert ((s.energy >= 0) & (s.energy <= cfg.max_energy)).all()
+        assert ((s.diamonds >= 0) & (s.diamonds <= cfg.max_inventory)).all()
+        assert ((s.signal >= 0) & (s.signal <= cfg.max_signal)).all()
+        assert ((s.frozen >= 0) & (s.frozen <= cfg.freeze_steps)).all()
+        # one agent per cell, never on a wall or object, and the index agrees
+        cells = set(zip(s.ay[0].tolist(), s.ax[0].tolist(), strict=True))
+        assert len(cells) == cfg.n_agents
+        assert (s.grid[0, s.ay[0], s.ax[0]] == L.EMPTY).all()
+        assert (s.agent_at[0, s.ay[0], s.ax[0]] == np.arange(cfg.n_agents)).all()
+        assert (s.agent_at[0] >= 0).sum() == cfg.n_agents
+        # walls and objects never move
+        assert np.array_equal(s.grid, grid0)
+        # diamonds: carried = mined - converted; mines lose exactly what was mined, plus regrowth
+        mined = int(s.counters[0, :, idx["diamonds_mined"]].sum())
+        converted = int(s.counters[0, :, idx["diamonds_converted"]].sum())
+        assert int(s.diamonds.sum()) == mined - converted
+        regrown = int(s.mine_count[0].sum()) - mines_before + (mined - mined_before)
+        assert 0 <= regrown <= n_mines
+        # frozen agents, and exhausted agents nobody gave energy to, only noop
+        assert (s.acted[0][frozen_before > 0] == L.NOOP).all()
+        starving = (energy_before == 0) & (
+            s.counters[0, :, idx["energy_shared_received"]] == received_before
+        )
+        assert (s.acted[0][starving] == L.NOOP).all()
+
+
+def _trajectory(world, actions):
+    world.reset()
+    out = []
+    for a in actions:
+        world.step(a)
+        out.append((world.obs.copy(), world.self_obs.copy(), world.rewards.copy()))
+    out.append(tuple(a.copy() for a in world.state if isinstance(a, np.ndarray)))
+    return out
+
+
+def _same(a, b):
+    for x, y in zip(a, b, strict=True):
+        for u, v in zip(x, y, strict=True):
+            assert np.array_equal(u, v)
+
+
+@SETTINGS
+@given(worlds())
+def test_same_seed_gives_identical_trajectories(case):
+    cfg, seed, steps = case
+    actions = random_actions(cfg, seed, steps)
+    _same(_trajectory(World(cfg, seed=seed), actions), _trajectory(World(cfg, seed=seed), actions))
+
+
+@settings(max_examples=10, deadline=None)
+@given(worlds())
+def test_envs_stepped_together_equal_each_env_stepped_alone(case):
+    cfg, seed, steps = case
+    cfg = cfg.model_copy(update={"max_steps": 7})  # include auto-resets
+    n = 3
+    together = World(cfg, n_envs=n, seed=seed)
+    actions = random_actions(cfg, seed, steps, n_envs=n)
+    together.reset()
+    alone = [World(cfg, n_envs=1, env_seeds=together._env_seeds[b : b + 1]) for b in range(n)]
+    for w in alone:
+        w.reset()
+    for a in actions:
+        together.step(a)
+        for b, w in enumerate(alone):
+            w.step(a[b : b + 1])
+    for b, w in enumerate(alone):
+        for name, x in w.env_state(0).items():
+            assert np.array_equal(x, together.env_state(b)[name]), name
