@@ -17,7 +17,7 @@ def test_pettingzoo_parallel_api_test_passes():
 def test_pettingzoo_episode_truncates_at_max_steps():
     env = KinevoParallelEnv(CFG, seed=2)
     env.reset(seed=5)
-    for t in range(CFG.max_steps):
+    for _ in range(CFG.max_steps):
         _, _, term, trunc, _ = env.step({a: 0 for a in env.agents})
     assert all(trunc.values()) and not any(term.values()) and env.agents == []
 
