@@ -34,22 +34,6 @@ from world import layout as L
 from world.maps import build_map, place_agents
 from world.rng import randint
 
-_NOOP, _FORWARD, _BACK, _TURN_LEFT, _TURN_RIGHT = (
-    L.NOOP,
-    L.FORWARD,
-    L.BACK,
-    L.TURN_LEFT,
-    L.TURN_RIGHT,
-)
-_USE, _ATTACK, _SHIELD, _SHARE_E, _SHARE_D = (
-    L.USE,
-    L.ATTACK,
-    L.SHIELD,
-    L.SHARE_ENERGY,
-    L.SHARE_DIAMOND,
-)
-_MATE, _SIGNAL, _MARK0 = L.MATE, L.SIGNAL, L.MARK0
-
 
 @njit(cache=True, inline="always")
 def _spend(s, b, i, amount):
@@ -73,7 +57,7 @@ def reset_env(s, P, b):
         s.bond[b, i] = -1
         s.mate_target[b, i] = -1
         s.mate_step[b, i] = -1
-        s.acted[b, i] = _NOOP
+        s.acted[b, i] = L.NOOP
     s.step[b] = 0
     s.episode[b] += 1
 
@@ -82,8 +66,8 @@ def reset_env(s, P, b):
 def _act(s, P, b, i, a):
     """Carry out action a of agent i (already paid for)."""
     f = s.facing[b, i]
-    if a == _FORWARD or a == _BACK:
-        d = f if a == _FORWARD else (f + 2) % 4
+    if a == L.FORWARD or a == L.BACK:
+        d = f if a == L.FORWARD else (f + 2) % 4
         ny, nx = s.ay[b, i] + L.DY[d], s.ax[b, i] + L.DX[d]
         if s.grid[b, ny, nx] == L.EMPTY and s.agent_at[b, ny, nx] < 0:
             s.agent_at[b, s.ay[b, i], s.ax[b, i]] = -1
@@ -91,16 +75,16 @@ def _act(s, P, b, i, a):
             s.ay[b, i] = ny
             s.ax[b, i] = nx
         return
-    if a == _TURN_LEFT:
+    if a == L.TURN_LEFT:
         s.facing[b, i] = (f + 3) % 4
         return
-    if a == _TURN_RIGHT:
+    if a == L.TURN_RIGHT:
         s.facing[b, i] = (f + 1) % 4
         return
-    if a == _SHIELD:
+    if a == L.SHIELD:
         s.shield[b, i] = 1 - s.shield[b, i]
         return
-    if a == _SIGNAL:
+    if a == L.SIGNAL:
         if s.signal[b, i] < P.max_signal and s.energy[b, i] >= P.signal_cost:
             _spend(s, b, i, P.signal_cost)
             s.counters[b, i, L.C_SIGNAL_SPENT] += P.signal_cost
@@ -111,7 +95,7 @@ def _act(s, P, b, i, a):
     ty, tx = s.ay[b, i] + L.DY[f], s.ax[b, i] + L.DX[f]
     j = s.agent_at[b, ty, tx]
     cell = s.grid[b, ty, tx]
-    if a == _USE:
+    if a == L.USE:
         if cell == L.MINE:
             if s.mine_count[b, ty, tx] > 0 and s.diamonds[b, i] < P.max_inventory:
                 s.mine_count[b, ty, tx] -= 1
@@ -130,7 +114,7 @@ def _act(s, P, b, i, a):
                 s.counters[b, i, L.C_HEARTS] += 1
                 s.rewards[b, i] += P.heart_reward
                 s.timer[b, ty, tx] = P.altar_cooldown
-    elif a == _ATTACK:
+    elif a == L.ATTACK:
         if j >= 0:
             s.counters[b, i, L.C_ATTACKS_MADE] += 1
             s.counters[b, j, L.C_ATTACKS_RECEIVED] += 1
@@ -146,27 +130,27 @@ def _act(s, P, b, i, a):
                 s.diamonds[b, i] += take
                 s.counters[b, i, L.C_STOLEN] += take
                 s.counters[b, j, L.C_LOST] += take
-    elif a == _SHARE_E:
+    elif a == L.SHARE_ENERGY:
         if j >= 0:
             amount = min(P.share_amount, s.energy[b, i], P.max_energy - s.energy[b, j])
             s.energy[b, i] -= amount
             s.energy[b, j] += amount
             s.counters[b, i, L.C_ENERGY_GIVEN] += amount
             s.counters[b, j, L.C_ENERGY_RECEIVED] += amount
-    elif a == _SHARE_D:
+    elif a == L.SHARE_DIAMOND:
         if j >= 0 and s.diamonds[b, i] > 0 and s.diamonds[b, j] < P.max_inventory:
             s.diamonds[b, i] -= 1
             s.diamonds[b, j] += 1
             s.counters[b, i, L.C_DIAMONDS_GIVEN] += 1
             s.counters[b, j, L.C_DIAMONDS_RECEIVED] += 1
-    elif a == _MATE:
+    elif a == L.MATE:
         # Only the choice is recorded here; bonding rules belong to kinship.
         s.mate_target[b, i] = j
         s.mate_step[b, i] = s.step[b]
         s.counters[b, i, L.C_MATE_ATTEMPTS] += 1
-    elif a >= _MARK0:
+    elif a >= L.MARK0:
         if cell == L.EMPTY:
-            s.marker[b, ty, tx] = a - _MARK0
+            s.marker[b, ty, tx] = a - L.MARK0
             s.marker_ttl[b, ty, tx] = P.marker_ttl
             s.counters[b, i, L.C_MARKERS] += 1
 
@@ -221,16 +205,16 @@ def step_env(s, P, costs, actions, b):
         i = s.order[b, k]
         a = actions[b, i]
         if a < 0 or a >= n_actions:
-            a = _NOOP
+            a = L.NOOP
         if s.frozen[b, i] > 0:
             s.frozen[b, i] -= 1
             s.counters[b, i, L.C_FROZEN_STEPS] += 1
-            a = _NOOP
+            a = L.NOOP
         elif s.energy[b, i] == 0 or s.energy[b, i] < costs[a]:
-            a = _NOOP
+            a = L.NOOP
         s.acted[b, i] = a
         _spend(s, b, i, min(costs[a], s.energy[b, i]))
-        if a != _NOOP:
+        if a != L.NOOP:
             _act(s, P, b, i, a)
     _tick(s, P, b)
     s.step[b] += 1
