@@ -123,6 +123,16 @@ class WorldConfig(_Strict):
     signal_decay: int = Field(25, ge=0, description="steps per level of decay (0 = never)")
     energy_buckets: int = Field(4, ge=1, le=255, description="energy levels others can see")
 
+    reward_sharing: Literal["none", "conserving", "inclusive"] = Field(
+        "none", description="how kin reward enters the reward agents learn from (kinship.sharing)"
+    )
+    mate_window: int = Field(5, ge=0, description="steps within which mate choices must meet")
+    mate_cost: int = Field(10, ge=0, description="energy each partner pays when a bond forms")
+    mate_share: float = Field(
+        0.25, ge=0.0, le=0.5, description="share of the partner's learned reward while bonded"
+    )
+    bond_log_size: int = Field(64, ge=1, description="bonds remembered per env between reads")
+
     @model_validator(mode="after")
     def _relations(self) -> WorldConfig:
         if self.start_energy > self.max_energy:

@@ -85,6 +85,12 @@ class World:
         return self.state.rewards
 
     @property
+    def learned_rewards(self) -> np.ndarray:
+        """float32[B, N] the rewards agents learn from: own rewards after kin sharing
+        (`reward_sharing`) and mate shares. Equal to `rewards` when nothing is shared."""
+        return self.state.learned_rewards
+
+    @property
     def dones(self) -> np.ndarray:
         return self.state.dones
 
@@ -121,6 +127,48 @@ class World:
                 f"kinship must be [{N}, {N}] or [{self.n_envs}, {N}, {N}], got {k.shape}"
             )
         self.state.kinship[:] = k
+
+    def set_genes(
+        self, kin_weight: np.ndarray | None = None, choosiness: np.ndarray | None = None
+    ) -> None:
+        """Per-agent genes the rules read: float[B, N] or [N] (same for every env).
+
+        kin_weight: in [0, 1], how much kin reward counts (see kinship.sharing).
+        choosiness: lowest partner signal level accepted as a mate (0 accepts anyone).
+        """
+        for name, value in (("kin_weight", kin_weight), ("choosiness", choosiness)):
+            if value is None:
+                continue
+            v = np.asarray(value, dtype=np.float32)
+            if v.shape not in ((self.n_agents,), (self.n_envs, self.n_agents)):
+                raise ValueError(
+                    f"{name} must be [{self.n_agents}] or [{self.n_envs}, {self.n_agents}], "
+                    f"got {v.shape}"
+                )
+            if not np.isfinite(v).all():
+                raise ValueError(f"{name} must be finite")
+            if name == "kin_weight" and ((v < 0) | (v > 1)).any():
+                raise ValueError("kin_weight must lie in [0, 1]")
+            getattr(self.state, name)[:] = v
+
+    def read_bonds(self) -> np.ndarray:
+        """Bonds formed since the last read, int32[M, 5] rows (env, episode, step, i, j) with
+        i < j, in order of formation per env; clears the log. Raises if an env formed more
+        bonds than `bond_log_size` since the last read (read more often or raise the size)."""
+        s = self.state
+        over = np.flatnonzero(s.bond_log_len > s.bond_log.shape[1])
+        if len(over):
+            raise RuntimeError(
+                f"env {over[0]} formed {s.bond_log_len[over[0]]} bonds since the last read, "
+                f"more than bond_log_size={s.bond_log.shape[1]}"
+            )
+        rows = [
+            np.column_stack([np.full(n, b, np.int32), s.bond_log[b, :n]])
+            for b, n in enumerate(s.bond_log_len)
+            if n
+        ]
+        s.bond_log_len[:] = 0
+        return np.concatenate(rows) if rows else np.zeros((0, 5), np.int32)
 
     def step(self, actions: np.ndarray) -> None:
         """Advance all envs one step. actions: int[B, N] action ids (see `action_names`)."""

@@ -20,16 +20,19 @@ noop):
   shield            toggles the shield
   share_energy      gives min(share_amount, own energy, room) energy to the agent in front
   share_diamond     gives one diamond to the agent in front if it has room
-  mate              records the choice of the agent in front (bonds come with kinship)
+  mate              chooses the agent in front; mutual choices within `mate_window` steps
+                    form a bond if each accepts the other's signal (>= own choosiness) and
+                    each pays `mate_cost`; attacking one's mate ends the bond
   signal            pays `signal_cost` to raise the visible signal one level
   mark_c            puts a marker of colour c on the floor cell in front
 End of step: metabolism, shield upkeep, signal decay; mines regrow, cooldowns and markers
-count down.
+count down; the rewards agents learn from are shared with kin and mates (kinship.sharing).
 """
 
 import numpy as np
 from numba import njit, prange
 
+from kinship.sharing import share_rewards, share_with_mates
 from world import layout as L
 from world.maps import build_map, place_agents
 from world.rng import randint
@@ -60,6 +63,41 @@ def reset_env(s, P, b):
         s.acted[b, i] = L.NOOP
     s.step[b] = 0
     s.episode[b] += 1
+
+
+@njit(cache=True)
+def _try_bond(s, P, b, i, j):
+    """i has just chosen j. A bond forms if j chose i within `mate_window` steps, neither is
+    bonded, each accepts the other's signal (signal >= own choosiness) and each can pay."""
+    if s.bond[b, i] >= 0 or s.bond[b, j] >= 0:
+        return
+    if s.mate_target[b, j] != i or s.step[b] - s.mate_step[b, j] > P.mate_window:
+        return
+    i_accepts = s.signal[b, j] >= s.choosiness[b, i]
+    j_accepts = s.signal[b, i] >= s.choosiness[b, j]
+    if not (i_accepts and j_accepts):
+        if not i_accepts:
+            s.counters[b, i, L.C_MATES_REFUSED] += 1
+        if not j_accepts:
+            s.counters[b, j, L.C_MATES_REFUSED] += 1
+        return
+    if s.energy[b, i] < P.mate_cost or s.energy[b, j] < P.mate_cost:
+        return
+    _spend(s, b, i, P.mate_cost)
+    _spend(s, b, j, P.mate_cost)
+    s.bond[b, i] = j
+    s.bond[b, j] = i
+    s.mate_target[b, i] = -1
+    s.mate_target[b, j] = -1
+    s.counters[b, i, L.C_BONDS_FORMED] += 1
+    s.counters[b, j, L.C_BONDS_FORMED] += 1
+    k = s.bond_log_len[b]
+    if k < s.bond_log.shape[1]:
+        s.bond_log[b, k, 0] = s.episode[b]
+        s.bond_log[b, k, 1] = s.step[b]
+        s.bond_log[b, k, 2] = min(i, j)
+        s.bond_log[b, k, 3] = max(i, j)
+    s.bond_log_len[b] = k + 1
 
 
 @njit(cache=True)
@@ -118,6 +156,10 @@ def _act(s, P, b, i, a):
         if j >= 0:
             s.counters[b, i, L.C_ATTACKS_MADE] += 1
             s.counters[b, j, L.C_ATTACKS_RECEIVED] += 1
+            if s.bond[b, i] == j:  # attacking one's mate ends the bond
+                s.bond[b, i] = -1
+                s.bond[b, j] = -1
+                s.counters[b, i, L.C_BONDS_BROKEN] += 1
             if s.shield[b, j] == 1:
                 s.energy[b, j] -= min(s.energy[b, j], P.shield_hit_drain)
                 s.counters[b, j, L.C_BLOCKED] += 1
@@ -144,10 +186,11 @@ def _act(s, P, b, i, a):
             s.counters[b, i, L.C_DIAMONDS_GIVEN] += 1
             s.counters[b, j, L.C_DIAMONDS_RECEIVED] += 1
     elif a == L.MATE:
-        # Only the choice is recorded here; bonding rules belong to kinship.
         s.mate_target[b, i] = j
         s.mate_step[b, i] = s.step[b]
         s.counters[b, i, L.C_MATE_ATTEMPTS] += 1
+        if j >= 0:
+            _try_bond(s, P, b, i, j)
     elif a >= L.MARK0:
         if cell == L.EMPTY:
             s.marker[b, ty, tx] = a - L.MARK0
@@ -217,6 +260,10 @@ def step_env(s, P, costs, actions, b):
         if a != L.NOOP:
             _act(s, P, b, i, a)
     _tick(s, P, b)
+    share_rewards(
+        s.rewards[b], s.kinship[b], s.kin_weight[b], P.reward_sharing, s.learned_rewards[b]
+    )
+    share_with_mates(s.learned_rewards[b], s.bond[b], P.mate_share)
     s.step[b] += 1
     if s.step[b] >= P.max_steps:
         s.dones[b] = 1
@@ -304,6 +351,8 @@ def reset_batch(s, P, seeds):
         s.episode[b] = 0
         s.counters[b] = 0
         s.rewards[b] = 0.0
+        s.learned_rewards[b] = 0.0
+        s.bond_log_len[b] = 0
         s.dones[b] = 0
         _pad_walls(s, P, b)
         reset_env(s, P, b)

@@ -103,6 +103,9 @@ COUNTERS = (
     "markers_placed",
     "signal_spent",
     "mate_attempts",
+    "bonds_formed",
+    "bonds_broken",  # bonds this agent ended by attacking its partner
+    "mates_refused",  # mutual choices this agent turned down (partner's signal too low)
 )
 (
     C_HEARTS,
@@ -123,6 +126,9 @@ COUNTERS = (
     C_MARKERS,
     C_SIGNAL_SPENT,
     C_MATE_ATTEMPTS,
+    C_BONDS_FORMED,
+    C_BONDS_BROKEN,
+    C_MATES_REFUSED,
 ) = range(len(COUNTERS))
 N_COUNTERS = len(COUNTERS)
 

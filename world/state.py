@@ -13,6 +13,7 @@ import numpy as np
 from numba.core import types
 from numba.experimental import structref
 
+from kinship.sharing import MODES as SHARING_MODES
 from world import layout as L
 from world.config import ConfigError, WorldConfig
 
@@ -57,6 +58,10 @@ class Params(NamedTuple):
     signal_cost: int
     signal_decay: int
     energy_buckets: int
+    reward_sharing: int
+    mate_window: int
+    mate_cost: int
+    mate_share: float
 
 
 class WorldState(NamedTuple):
@@ -87,8 +92,10 @@ class WorldState(NamedTuple):
     step: np.ndarray  # int32 steps into the episode
     episode: np.ndarray  # int32 episodes started since reset
     rng: np.ndarray  # uint64 SplitMix64 state
-    # given: kinship among each env's agents [B, N, N], K_ii = 1
+    # given: kinship among each env's agents [B, N, N], K_ii = 1, and per-agent genes [B, N]
     kinship: np.ndarray  # float32
+    kin_weight: np.ndarray  # float32 how much kin reward counts (kinship.sharing)
+    choosiness: np.ndarray  # float32 lowest partner signal accepted as a mate
     # map templates [B, H, W]: ASCII maps, or the first map when maps are kept
     tmpl_grid: np.ndarray  # int8
     tmpl_marker: np.ndarray  # int8
@@ -96,9 +103,12 @@ class WorldState(NamedTuple):
     # outputs, filled in place by every step
     obs: np.ndarray  # uint8 [B, N, V, V, C]
     self_obs: np.ndarray  # float32 [B, N, len(SELF_FEATURES)]
-    rewards: np.ndarray  # float32 [B, N]
+    rewards: np.ndarray  # float32 [B, N] own reward (hearts made x heart_reward)
+    learned_rewards: np.ndarray  # float32 [B, N] after kin sharing and mate shares
     dones: np.ndarray  # uint8 [B] 1 where the episode ended this step (env was reset)
     counters: np.ndarray  # int32 [B, N, len(COUNTERS)]
+    bond_log: np.ndarray  # int32 [B, bond_log_size, 4] (episode, step, i, j) of each new bond
+    bond_log_len: np.ndarray  # int32 [B] bonds logged since the last read (may exceed the size)
     # scratch, reused every step
     order: np.ndarray  # int16 [B, N] acting order
     acted: np.ndarray  # int16 [B, N] action actually carried out this step
@@ -183,6 +193,10 @@ def params_from_config(cfg: WorldConfig, height: int, width: int) -> Params:
         signal_cost=cfg.signal_cost,
         signal_decay=cfg.signal_decay,
         energy_buckets=cfg.energy_buckets,
+        reward_sharing=SHARING_MODES.index(cfg.reward_sharing),
+        mate_window=cfg.mate_window,
+        mate_cost=cfg.mate_cost,
+        mate_share=float(cfg.mate_share),
     )
 
 
@@ -301,14 +315,19 @@ def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
         episode=z(B, np.int32),
         rng=z(B, np.uint64),
         kinship=np.broadcast_to(np.eye(N, dtype=np.float32), (B, N, N)).copy(),
+        kin_weight=z((B, N), np.float32),
+        choosiness=z((B, N), np.float32),
         tmpl_grid=z((B, H, W), np.int8),
         tmpl_marker=z((B, H, W), np.int8, -1),
         spawns=spawns,
         obs=z((B, N, V, V, C), np.uint8),
         self_obs=z((B, N, L.N_SELF), np.float32),
         rewards=z((B, N), np.float32),
+        learned_rewards=z((B, N), np.float32),
         dones=z(B, np.uint8),
         counters=z((B, N, L.N_COUNTERS), np.int32),
+        bond_log=z((B, cfg.bond_log_size, 4), np.int32),
+        bond_log_len=z(B, np.int32),
         order=z((B, N), np.int16),
         acted=z((B, N), np.int16),
         features=z((B, H + 2 * r, W + 2 * r, C), np.uint8),
