@@ -134,3 +134,22 @@ def test_bad_input_is_refused():
         p.add([3], [9], [1])
     with pytest.raises(ValueError, match="need 2 entries"):
         p.add([3, 4], [1], [2])
+
+
+def test_inbreeding_builds_up_as_wright_fisher_predicts():
+    # Random mating (selfing allowed) in a population of N: F_t = 1 - (1 - 1/(2N))^t.
+    n, t = 40, 15
+    finals = []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        p = Pedigree()
+        cur = np.arange(n)
+        p.add(cur)
+        for g in range(1, t + 1):
+            new = cur + n
+            p.add(new, rng.choice(cur, n), rng.choice(cur, n), generation=g)
+            p.retire(cur)
+            cur = new
+        finals.append(p.inbreeding(cur).mean())
+    expect = 1 - (1 - 1 / (2 * n)) ** t
+    assert np.mean(finals) == pytest.approx(expect, rel=0.15)

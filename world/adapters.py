@@ -2,7 +2,9 @@
 a PettingZoo `ParallelEnv`.
 
 Observations are a dict: ``grid`` uint8[V, V, C] (channels last, see `layout.OBS_CHANNELS`)
-and ``self`` float32[len(SELF_FEATURES)]. Episodes end by truncation at `max_steps`.
+and ``self`` float32[len(SELF_FEATURES)]. Rewards are the ones agents learn from
+(`World.learned_rewards`: own rewards after any kin sharing and mate shares). Episodes end by
+truncation at `max_steps`.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ class KinevoVectorEnv(VectorEnv):
 
     def step(self, actions):
         self.world.step(np.asarray(actions, dtype=np.int32).reshape(self._shape))
-        rewards = self.world.rewards.reshape(-1)
+        rewards = self.world.learned_rewards.reshape(-1)
         truncated = np.repeat(self.world.dones.astype(bool), self._shape[1])
         return self._obs, rewards, np.zeros_like(truncated), truncated, {}
 
@@ -125,7 +127,7 @@ class KinevoEnv(gym.Env):
         actions[0, self.agent] = int(action)
         self.world.step(actions)
         self._t += 1
-        reward = float(self.world.rewards[0, self.agent])
+        reward = float(self.world.learned_rewards[0, self.agent])
         truncated = self._t >= self.config.max_steps
         return self._observe(), reward, False, truncated, {}
 
@@ -140,8 +142,8 @@ class KinevoEnv(gym.Env):
 
 
 class KinevoParallelEnv(ParallelEnv):
-    """One env, every agent a PettingZoo agent (``agent_0`` ...). Rewards are each agent's own
-    (kin sharing belongs to the learner). Episodes end by truncation at `max_steps`."""
+    """One env, every agent a PettingZoo agent (``agent_0`` ...). Episodes end by truncation
+    at `max_steps`."""
 
     metadata = {
         "name": "kinevo_v0",
@@ -191,7 +193,7 @@ class KinevoParallelEnv(ParallelEnv):
         self._t += 1
         done = self._t >= self.config.max_steps
         obs = self._observations()
-        rewards = {a: float(self.world.rewards[0, i]) for a, i in self._index.items()}
+        rewards = {a: float(self.world.learned_rewards[0, i]) for a, i in self._index.items()}
         terminations = {a: False for a in self.agents}
         truncations = {a: done for a in self.agents}
         infos = {a: {} for a in self.agents}

@@ -21,6 +21,7 @@ import time
 import numba
 import numpy as np
 
+from kinship.structures import random_kinship
 from world.config import WorldConfig
 from world.env import World
 
@@ -38,9 +39,18 @@ def emit(**fields) -> None:
 class _Kinevo:
     name = "kinevo"
 
-    def __init__(self, cfg: WorldConfig, n_envs: int, steps: int, seed: int):
+    def __init__(self, cfg: WorldConfig, n_envs: int, steps: int, seed: int, kin: bool = False):
         self.world = World(cfg, n_envs=n_envs, seed=seed)
         self.world.reset()
+        if kin:
+            # Conserving kin sharing over random relatedness, every agent's gene at 0.5, and
+            # mate choices accepted from anyone: the costliest setting of the sharing code.
+            self.name = "kinevo+sharing+mates"
+            rng = np.random.default_rng(seed)
+            self.world.set_kinship(random_kinship(cfg.n_agents, rng))
+            self.world.set_genes(
+                kin_weight=np.full(cfg.n_agents, 0.5), choosiness=np.zeros(cfg.n_agents)
+            )
         rng = np.random.default_rng(seed)
         self.actions = rng.integers(0, cfg.n_actions, (steps, n_envs, cfg.n_agents), np.int32)
         self.agents = n_envs * cfg.n_agents
@@ -85,7 +95,8 @@ class _Mettagrid:
 def bench_reference(steps: int, rounds: int, compare: bool, seed: int) -> None:
     numba.set_num_threads(1)
     ours = _Kinevo(reference_config(), 1, steps, seed)
-    rivals = [ours]
+    kin_cfg = reference_config().model_copy(update={"reward_sharing": "conserving"})
+    rivals = [ours, _Kinevo(kin_cfg, 1, steps, seed, kin=True)]
     if compare:
         try:
             rivals.append(_Mettagrid(steps, seed))
@@ -113,6 +124,11 @@ def bench_reference(steps: int, rounds: int, compare: bool, seed: int) -> None:
             us_per_env_step=round(best / steps * 1e6, 2),
             n_actions=getattr(r, "n_actions", ours.world.n_actions),
         )
+    emit(
+        bench="sharing_cost",
+        slowdown=round(1 - rate["kinevo+sharing+mates"] / rate["kinevo"], 4),
+        target_at_most=0.10,
+    )
     if compare:
         emit(
             bench="reference_ratio",
