@@ -1,0 +1,84 @@
+"""A trial: the individuals placed together in one world, trained with PPO, as a pure function.
+
+`run_trial` depends only on its arguments (no globals, every random draw from `seed`), so a
+Dask task can call it anywhere and get the same answer bit for bit on CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evo.config import PPOConfig
+from evo.ppo import train
+from kinship.pedigree import Pedigree
+from kinship.structures import KinshipConfig, build_kinship
+from world.config import WorldConfig
+from world.layout import COUNTERS
+
+
+@dataclass
+class TrialResult:
+    """Per individual (arrays of length N, in the order given) plus trial-wide facts."""
+
+    uids: np.ndarray  # int64[N]
+    fitness: np.ndarray  # float64[N] own hearts per episode
+    counters: dict[str, np.ndarray]  # name -> int64[N], every world behaviour counter
+    bonds: np.ndarray  # int64[M, 2] uid pairs that bonded (one row per bond formed)
+    nan_skips: np.ndarray  # int64[G] updates skipped by the NaN guard (G = N or 1)
+    kinship: np.ndarray  # float32[N, N] the matrix the agents lived with
+    curve: list[dict] = field(default_factory=list)
+    weights: list[dict] | None = None  # G plain state dicts when asked for
+    agent_steps: int = 0
+    seconds: float = 0.0
+
+
+def run_trial(
+    genes: dict[str, Sequence[float]],
+    uids: Sequence[int],
+    world: WorldConfig,
+    ppo: PPOConfig,
+    kinship: KinshipConfig,
+    seed: int,
+    lineage: Pedigree | None = None,
+    init_states: list[dict] | None = None,
+    return_weights: bool = False,
+    callback: Callable[[dict], None] | None = None,
+) -> TrialResult:
+    """Train the individuals `uids` (one agent slot each) together and report their results.
+
+    genes: gene name -> one value per individual (learning_rate, ent_coef, kin_weight,
+    choosiness are read; others are carried along). lineage: needed for pedigree kinship.
+    init_states: starting weights (policy inheritance), else fresh ones from `seed`.
+    callback: called with each update's learning-curve row (progress display).
+    """
+    uids = np.asarray(uids, np.int64)
+    if len(uids) != world.n_agents:
+        raise ValueError(f"a trial places {world.n_agents} agents, got {len(uids)} uids")
+    rng = np.random.default_rng(seed)
+    K = build_kinship(kinship, world.n_agents, rng, lineage, uids.tolist())
+    gene_arrays = {k: np.asarray(v, np.float64) for k, v in genes.items()}
+    result = train(
+        world,
+        ppo,
+        seed=int(rng.integers(2**63)),
+        kinship=K,
+        genes=gene_arrays,
+        init_states=init_states,
+        callback=callback,
+    )
+    pairs = result.bonds[:, 3:5] if len(result.bonds) else np.zeros((0, 2), np.int64)
+    return TrialResult(
+        uids=uids,
+        fitness=result.hearts_per_episode.astype(np.float64),
+        counters={name: result.counters[:, k] for k, name in enumerate(COUNTERS)},
+        bonds=uids[pairs].reshape(-1, 2),
+        nan_skips=result.nan_skips.astype(np.int64),
+        kinship=K,
+        curve=result.curve,
+        weights=result.states if return_weights else None,
+        agent_steps=result.agent_steps,
+        seconds=result.seconds,
+    )

@@ -1,0 +1,167 @@
+"""PPO: agents learn, modes agree, the NaN guard holds, trials are pure functions."""
+
+import numpy as np
+import pytest
+import torch
+
+from evo.checkpoint import Checkpoint
+from evo.config import PPOConfig
+from evo.evaluate import PolicyActor, play_episodes
+from evo.policy import Ensemble
+from evo.ppo import make_policy, train
+from evo.trial import run_trial
+from kinship import KinshipConfig
+from world import WorldConfig
+from world.layout import COUNTERS
+
+ALTAR_ROOM = "#######\n#.....#\n#.@...#\n#..a..#\n#...@.#\n#.....#\n#######"
+EASY = WorldConfig(
+    n_agents=2,
+    max_steps=64,
+    start_energy=100,
+    altar_cost=5,
+    altar_cooldown=0,
+    map={"kind": "ascii", "ascii": ALTAR_ROOM},
+)
+
+
+def quick(**kw) -> PPOConfig:
+    base = dict(
+        total_timesteps=8 * 16 * 2, num_envs=8, num_steps=16, torch_threads=1, hidden=32, channels=8
+    )
+    return PPOConfig(**{**base, **kw})
+
+
+def test_trained_agents_make_at_least_5x_the_hearts_of_random_agents():
+    ppo = PPOConfig(
+        total_timesteps=32 * 64 * 20, num_envs=32, num_steps=64, learning_rate=1e-3, torch_threads=2
+    )
+    result = train(EASY, ppo, seed=0)
+    ck = Checkpoint(EASY, ppo, result.states, {}, [0, 1], {})
+    trained = play_episodes(EASY, PolicyActor(ck, 32, seed=7), 32, seed=7)
+    random = play_episodes(EASY, None, 32, seed=7)
+    assert random["hearts_per_agent_episode"] > 0  # the baseline is not trivially zero
+    assert trained["hearts_per_agent_episode"] >= 5 * random["hearts_per_agent_episode"]
+
+
+@pytest.mark.slow
+def test_longer_training_keeps_improving():
+    ppo = PPOConfig(total_timesteps=32 * 64 * 60, num_envs=32, num_steps=64, learning_rate=1e-3)
+    curve = train(EASY, ppo, seed=1).curve
+    first = np.mean([r["hearts_per_agent_episode"] for r in curve[:5]])
+    last = np.mean([r["hearts_per_agent_episode"] for r in curve[-5:]])
+    assert last >= 10 * first and last > 8
+
+
+def test_shared_and_individual_networks_agree_given_the_same_weights():
+    ppo = quick()
+    torch.manual_seed(0)
+    model = make_policy(EASY, ppo)
+    ind = Ensemble([make_policy(EASY, ppo) for _ in range(2)], torch.device("cpu"))
+    for g in range(2):
+        ind.load_member(g, model.state_dict())
+    shared = Ensemble([model], torch.device("cpu"))
+    grid = torch.randint(0, 255, (2, 5, 11, 11, 13), dtype=torch.uint8)
+    own = torch.rand(2, 5, 11)
+    h, start = torch.zeros(2, 5, 32), torch.zeros(2, 5)
+    li, vi, _ = ind.step(grid, own, h, start)
+    ls, vs, _ = shared.step(
+        grid.flatten(0, 1)[None],
+        own.flatten(0, 1)[None],
+        h.flatten(0, 1)[None],
+        start.flatten(0, 1)[None],
+    )
+    assert torch.allclose(li.flatten(0, 1), ls[0], atol=1e-5) and torch.allclose(
+        vi.flatten(0, 1), vs[0], atol=1e-5
+    )
+    # the shared gradient of the mean loss is the mean of the members' gradients
+    target = torch.randn(2, 5)
+    loss_i = ((vi - target) ** 2).mean(-1) + li.pow(2).mean((-1, -2))
+    loss_s = ((vs[0] - target.flatten()) ** 2).mean() + ls[0].pow(2).mean()
+    gi = torch.autograd.grad(loss_i.sum(), list(ind.params.values()))
+    gs = torch.autograd.grad(loss_s, list(shared.params.values()))
+    for a, b in zip(gi, gs, strict=True):
+        assert torch.allclose(a.mean(0), b[0], atol=1e-5)
+
+
+def test_shared_and_individual_training_agree_for_one_individual():
+    solo = EASY.model_copy(update={"n_agents": 1})
+    a = train(solo, quick(mode="individual"), seed=3)
+    b = train(solo, quick(mode="shared"), seed=3)
+    for k in a.states[0]:
+        assert torch.allclose(a.states[0][k], b.states[0][k], atol=1e-5), k
+    assert np.array_equal(a.counters, b.counters)
+
+
+def test_nan_rewards_are_skipped_and_counted_not_crashed():
+    facing_altar = {"kind": "ascii", "ascii": "#####\n#.a.#\n#.^.#\n#####"}
+    poisoned = WorldConfig(n_agents=1, max_steps=64, heart_reward=float("nan"), map=facing_altar)
+    result = train(poisoned, quick(total_timesteps=8 * 16 * 3), seed=0)
+    assert result.nan_skips.sum() > 0
+    assert all(torch.isfinite(v).all() for s in result.states for v in s.values())
+    assert len(result.curve) == 3
+
+
+def test_genes_set_learning_per_individual():
+    # Same seed, so the same initial weights; only individual 1 may learn in the first run.
+    result = train(EASY, quick(), seed=5, genes={"learning_rate": np.array([1e-12, 1e-2])})
+    frozen = train(EASY, quick(), seed=5, genes={"learning_rate": np.array([1e-12, 1e-12])})
+    moved = [
+        max(
+            float((result.states[g][k] - frozen.states[g][k]).abs().max()) for k in result.states[g]
+        )
+        for g in range(2)
+    ]
+    assert moved[0] < 1e-6 < moved[1]
+
+
+def test_run_trial_is_a_pure_function_bit_for_bit():
+    args = dict(
+        genes={"kin_weight": [0.5, 0.5], "ent_coef": [0.01, 0.02]},
+        uids=[10, 11],
+        world=EASY.model_copy(update={"reward_sharing": "conserving"}),
+        ppo=quick(),
+        kinship=KinshipConfig(kind="teams", n_teams=1),
+        seed=42,
+        return_weights=True,
+    )
+    a, b = run_trial(**args), run_trial(**args)
+    assert np.array_equal(a.fitness, b.fitness)
+    for sa, sb in zip(a.weights, b.weights, strict=True):
+        for k in sa:
+            assert torch.equal(sa[k], sb[k])
+    c = run_trial(**{**args, "seed": 43})
+    assert any(not torch.equal(a.weights[0][k], c.weights[0][k]) for k in a.weights[0])
+
+
+def test_run_trial_reports_every_counter_per_individual():
+    r = run_trial({}, [7, 9], EASY, quick(), KinshipConfig(), seed=0)
+    assert set(r.counters) == set(COUNTERS) and r.counters["energy_spent"].shape == (2,)
+    assert r.fitness.shape == (2,) and (r.fitness >= 0).all()
+    assert r.uids.tolist() == [7, 9] and r.weights is None
+    assert np.array_equal(r.kinship, np.eye(2, dtype=np.float32))
+    with pytest.raises(ValueError, match="places 2 agents"):
+        run_trial({}, [1], EASY, quick(), KinshipConfig(), seed=0)
+
+
+def test_recurrent_unroll_matches_stepping_one_step_at_a_time():
+    ppo = quick(recurrent=True)
+    torch.manual_seed(0)
+    net = Ensemble([make_policy(EASY, ppo) for _ in range(2)], torch.device("cpu"))
+    T, M = 6, 3
+    grid = torch.randint(0, 255, (2, T, M, 11, 11, 13), dtype=torch.uint8)
+    own = torch.rand(2, T, M, 11)
+    start = torch.zeros(2, T, M)
+    start[:, 3, 1] = 1.0  # an episode boundary inside the sequence resets that stream's core
+    h = torch.rand(2, M, 32)
+    logits, values = net.unroll(grid, own, h, start)
+    for t in range(T):
+        lt, vt, h = net.step(grid[:, t], own[:, t], h, start[:, t])
+        assert torch.allclose(lt, logits[:, t], atol=1e-5) and torch.allclose(vt, values[:, t], atol=1e-5)
+
+
+def test_recurrent_training_runs_and_is_reproducible():
+    ppo = quick(recurrent=True, num_minibatches=2)
+    a, b = train(EASY, ppo, seed=2), train(EASY, ppo, seed=2)
+    assert "gru_h.weight" in a.states[0]
+    assert all(torch.equal(a.states[0][k], b.states[0][k]) for k in a.states[0])
