@@ -163,6 +163,8 @@ def train(
         lr = lr0 * frac
         core_start = core.clone()
         hearts_before = world.counters[:, :, hearts_col].sum()
+        t_rollout = time.perf_counter()
+        world_s = 0.0
 
         # -- rollout -----------------------------------------------------------------------
         for t in range(T):
@@ -185,10 +187,15 @@ def train(
             actions[t] = ungroup(action)
             logprobs[t] = ungroup(logp.gather(-1, action.unsqueeze(-1)).squeeze(-1))
             values[t] = ungroup(value)
+            t_world = time.perf_counter()
             world.step(actions[t].cpu().numpy().astype(np.int32))
+            world_s += time.perf_counter() - t_world
             rewards[t] = torch.from_numpy(world.learned_rewards)
             next_start = torch.from_numpy(world.dones).float().unsqueeze(1).expand(B, N).to(device)
         bonds.append(world.read_bonds())
+
+        rollout_s = time.perf_counter() - t_rollout
+        t_update = time.perf_counter()
 
         # -- advantages (GAE) --------------------------------------------------------------
         with torch.no_grad():
@@ -288,6 +295,7 @@ def train(
                 break
 
         # -- logging -----------------------------------------------------------------------
+        update_s = time.perf_counter() - t_update
         elapsed = time.perf_counter() - t0
         steps_per_update = T * B
         hearts = world.counters[:, :, hearts_col].sum() - hearts_before
@@ -300,6 +308,9 @@ def train(
             "agent_steps_per_s": update * steps_per_update * N / elapsed,
             "nan_skips": int(nan_skips.sum()),
             "lr": float(lr.mean()),
+            "world_s": world_s,  # stepping the world during the rollout
+            "rollout_s": rollout_s,  # the whole rollout (world + policy + copies)
+            "update_s": update_s,  # GAE and the minibatch epochs
         }
         for k, vals in stats.items():
             row[k] = float(torch.stack(vals).nanmean())

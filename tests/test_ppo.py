@@ -157,7 +157,9 @@ def test_recurrent_unroll_matches_stepping_one_step_at_a_time():
     logits, values = net.unroll(grid, own, h, start)
     for t in range(T):
         lt, vt, h = net.step(grid[:, t], own[:, t], h, start[:, t])
-        assert torch.allclose(lt, logits[:, t], atol=1e-5) and torch.allclose(vt, values[:, t], atol=1e-5)
+        assert torch.allclose(lt, logits[:, t], atol=1e-5) and torch.allclose(
+            vt, values[:, t], atol=1e-5
+        )
 
 
 def test_recurrent_training_runs_and_is_reproducible():

@@ -5,8 +5,12 @@
     python -m world.play world/scenes/arena.txt --agents 4
     python -m world.play --config runs/world.yaml
 
-You are agent 0 (highlighted); the other agents act uniformly at random from the play
-session's seeded generator. Keys are listed on screen (`KEYS` below).
+    python -m world.play --policy runs/out/train/policy.pt
+
+You are agent 0 (highlighted). The other agents act uniformly at random from the play
+session's seeded generator, or, with `--policy`, as the checkpoint's trained agents do (the
+world then comes from the checkpoint; loading it is the one place `world` reaches into `evo`,
+and only when asked). Keys are listed on screen (`KEYS` below).
 """
 
 from __future__ import annotations
@@ -48,9 +52,12 @@ HELP = (
 class PlaySession:
     """The game without the terminal: `press(key)` steps the world once for a known key."""
 
-    def __init__(self, world: World, player: int = 0, seed: int = 0):
+    def __init__(self, world: World, player: int = 0, seed: int = 0, others=None):
+        """others: optional `others(world) -> int32[1, N]` choosing the other agents' actions
+        (a trained policy); uniformly random when None."""
         self.world = world
         self.player = player
+        self.others = others
         self.rng = np.random.default_rng(seed)
         self.total_reward = 0.0
         self.steps = 0
@@ -70,9 +77,14 @@ class PlaySession:
         if a is None:
             return True
         w = self.world
-        actions = self.rng.integers(0, w.n_actions, (1, w.n_agents), np.int32)
+        if self.others is None:
+            actions = self.rng.integers(0, w.n_actions, (1, w.n_agents), np.int32)
+        else:
+            actions = np.array(self.others(w), dtype=np.int32)
         actions[0, self.player] = a
         w.step(actions)
+        if self.others is not None and hasattr(self.others, "observe_dones"):
+            self.others.observe_dones(w)
         self.total_reward += float(w.rewards[0, self.player])
         self.steps += 1
         return True
@@ -142,20 +154,33 @@ def config_for(map_arg: str | None, config_path: str | None, agents: int | None)
     return world_config_from_dict(data, source=config_path or "world.play")
 
 
+def _policy_players(path: str, seed: int):
+    from evo.checkpoint import load_checkpoint
+    from evo.evaluate import PolicyActor
+
+    ck = load_checkpoint(path)  # CheckpointError is a ValueError
+    return ck.world, PolicyActor(ck, n_envs=1, seed=seed)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m world.play", description="play one agent")
     ap.add_argument("map", nargs="?", help="ASCII map file or map kind (scatter, rooms, ...)")
     ap.add_argument("--config", help="YAML file with a world: section")
     ap.add_argument("--agents", type=int, help="number of agents (you are agent 0)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--policy", help="checkpoint (NAME.pt) whose agents play beside you")
     args = ap.parse_args(argv)
+    others = None
     try:
-        cfg = config_for(args.map, args.config, args.agents)
+        if args.policy:
+            cfg, others = _policy_players(args.policy, args.seed)
+        else:
+            cfg = config_for(args.map, args.config, args.agents)
         world = World(cfg, n_envs=1, seed=args.seed)
-    except ConfigError as err:
+    except (ConfigError, ValueError) as err:
         print(err, file=sys.stderr)
         sys.exit(2)
-    session = PlaySession(world, player=0, seed=args.seed)
+    session = PlaySession(world, player=0, seed=args.seed, others=others)
     if not sys.stdin.isatty():
         sys.exit("world.play needs an interactive terminal")
     _run_curses(session)
