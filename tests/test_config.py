@@ -28,14 +28,17 @@ def test_yaml_world_section_is_loaded(tmp_path):
     [
         (
             "world:\n  max_energy: -1\n",
-            "w.yaml: world.max_energy: Input should be greater than 0, got -1",
+            "w.yaml: world.max_energy: must be > 0, got -1",
         ),
         ("world:\n  n_agnts: 3\n", "w.yaml: world.n_agnts: unknown field"),
         (
             "world:\n  vision_radius: big\n",
-            "w.yaml: world.vision_radius: Input should be a valid integer",
+            "w.yaml: world.vision_radius: must be an integer, got 'big'",
         ),
-        ("world:\n  map:\n    kind: hex\n", "w.yaml: world.map.kind: Input should be"),
+        (
+            "world:\n  map:\n    kind: hex\n",
+            "w.yaml: world.map.kind: must be one of 'scatter', 'rooms'",
+        ),
         ("world:\n  start_energy: 200\n", "start_energy (200) must be <= max_energy (100)"),
         ("world:\n  action_costs: {fly: 1}\n", "unknown action(s) ['fly']"),
         ("world:\n  map:\n    kind: ascii\n", "kind 'ascii' needs exactly one of"),
@@ -68,7 +71,4 @@ def test_cli_exits_2_with_one_clear_message(tmp_path):
         text=True,
     )
     assert r.returncode == 2
-    assert (
-        r.stderr.strip()
-        == f"{p}: world.n_agents: Input should be greater than or equal to 1, got 0"
-    )
+    assert r.stderr.strip() == f"{p}: world.n_agents: must be >= 1, got 0"

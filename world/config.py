@@ -166,16 +166,51 @@ class WorldConfig(_Strict):
         return self.action_costs.get(key, DEFAULT_ACTION_COSTS[key])
 
 
+_BOUND_WORDS = {
+    "greater_than": ">",
+    "greater_than_equal": ">=",
+    "less_than": "<",
+    "less_than_equal": "<=",
+}
+_TYPE_WORDS = {
+    "int_parsing": "must be an integer",
+    "int_type": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "dict_type": "must be a mapping",
+    "list_type": "must be a list",
+    "missing": "is required",
+    "extra_forbidden": "unknown field",
+}
+
+
+def _problem(e: dict) -> str:
+    kind, ctx = e["type"], e.get("ctx") or {}
+    if kind in _BOUND_WORDS:
+        bound = next(iter(ctx.values()))
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
+        return f"must be {_BOUND_WORDS[kind]} {bound}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected', '')}"
+    if kind in _TYPE_WORDS:
+        return _TYPE_WORDS[kind]
+    return e["msg"].removeprefix("Value error, ")
+
+
 def format_validation_error(err: ValidationError, source: str, prefix: str) -> list[str]:
-    """One line per problem: ``source: prefix.field.path: message, got value``."""
+    """One line per problem: ``source: prefix.field.path: problem, got value``."""
     lines = []
     for e in err.errors():
         path = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "")
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field"
-        elif "input" in e and e["type"] not in ("missing",) and not isinstance(e["input"], dict):
-            msg = f"{msg}, got {e['input']!r}"
+        msg = _problem(e)
+        if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
+            if not isinstance(e["input"], dict) and e["type"] != "value_error":
+                msg = f"{msg}, got {e['input']!r}"
         lines.append(f"{source}: {path}: {msg}")
     return lines
 
