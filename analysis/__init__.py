@@ -1,0 +1,5 @@
+"""Analysis of run archives (metrics and plots come with the analysis issue)."""
+
+from evo.archive import open_archive
+
+__all__ = ["open_archive"]

@@ -45,6 +45,7 @@ def run_trial(
     lineage: Pedigree | None = None,
     init_states: list[dict] | None = None,
     return_weights: bool = False,
+    kinship_matrix: np.ndarray | None = None,
     callback: Callable[[dict], None] | None = None,
 ) -> TrialResult:
     """Train the individuals `uids` (one agent slot each) together and report their results.
@@ -52,13 +53,17 @@ def run_trial(
     genes: gene name -> one value per individual (learning_rate, ent_coef, kin_weight,
     choosiness are read; others are carried along). lineage: needed for pedigree kinship.
     init_states: starting weights (policy inheritance), else fresh ones from `seed`.
+    kinship_matrix: K given directly (float[N, N]); skips building it from `kinship`.
     callback: called with each update's learning-curve row (progress display).
     """
     uids = np.asarray(uids, np.int64)
     if len(uids) != world.n_agents:
         raise ValueError(f"a trial places {world.n_agents} agents, got {len(uids)} uids")
     rng = np.random.default_rng(seed)
-    K = build_kinship(kinship, world.n_agents, rng, lineage, uids.tolist())
+    if kinship_matrix is not None:
+        K = np.asarray(kinship_matrix, np.float32)
+    else:
+        K = build_kinship(kinship, world.n_agents, rng, lineage, uids.tolist())
     gene_arrays = {k: np.asarray(v, np.float64) for k, v in genes.items()}
     result = train(
         world,

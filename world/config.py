@@ -211,7 +211,7 @@ def format_validation_error(err: ValidationError, source: str, prefix: str) -> l
         if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
             if not isinstance(e["input"], dict) and e["type"] != "value_error":
                 msg = f"{msg}, got {e['input']!r}"
-        lines.append(f"{source}: {path}: {msg}")
+        lines.append(f"{source}: {path}: {msg}" if path else f"{source}: {msg}")
     return lines
 
 

@@ -1,0 +1,146 @@
+"""Run an evolutionary experiment: `python -m evo.run CONFIG [options]`.
+
+    python -m evo.run runs/population.yaml
+    python -m evo.run runs/population.yaml --resume            # continue an interrupted run
+    python -m evo.run runs/smoke.yaml --workers 1 --set ppo.total_timesteps=2048
+    python -m evo.run runs/population.yaml --scheduler tcp://10.0.0.5:8786
+
+Writes DIR/archive.zarr (one generation at a time) and DIR/checkpoints/; DIR defaults to
+runs/out/<config name>. Bad input exits with status 2 before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+from evo.archive import ArchiveError, complete_generations, stored_attrs
+from evo.run_config import load_run_config
+from world.config import ConfigError
+
+
+def _fail(msg: str) -> None:
+    print(msg, file=sys.stderr)
+    sys.exit(2)
+
+
+def parse(argv):
+    ap = argparse.ArgumentParser(prog="python -m evo.run", description=__doc__.split("\n")[0])
+    ap.add_argument("config", help="experiment YAML")
+    ap.add_argument("--out", help="output folder (default runs/out/<config name>)")
+    ap.add_argument("--resume", action="store_true", help="continue from the last complete generation")
+    ap.add_argument("--force", action="store_true", help="overwrite an archive made by another config")
+    ap.add_argument("--generations", type=int, help="overrides population.generations")
+    ap.add_argument("--workers", type=int, help="overrides workers (local cluster processes)")
+    ap.add_argument("--scheduler", help="address of an existing Dask scheduler")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a field")
+    ap.add_argument("--seed", type=int, help="overrides seed")
+    ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    overrides = list(args.set)
+    for flag, key in ((args.generations, "population.generations"), (args.workers, "workers"), (args.seed, "seed")):
+        if flag is not None:
+            overrides.append(f"{key}={flag}")
+    try:
+        cfg, _ = load_run_config(args.config, overrides)
+    except ConfigError as err:
+        _fail(str(err))
+    out = Path(args.out) if args.out else Path("runs/out") / Path(args.config).stem
+    archive = out / "archive.zarr"
+
+    from evo.runner import config_fingerprint
+
+    try:
+        existing = complete_generations(archive) if archive.exists() else None
+    except ArchiveError as err:
+        _fail(str(err))
+    if existing is not None:
+        same = False
+        try:
+            stored = stored_attrs(archive).get("config")
+            from evo.run_config import RunConfig
+
+            same = stored is not None and config_fingerprint(RunConfig.model_validate_json(stored)) == config_fingerprint(cfg)
+        except Exception:
+            same = False
+        if not args.resume and not args.force:
+            _fail(f"{archive}: an archive is already there; --resume to continue it, --force to replace it")
+        if args.resume and not same and not args.force:
+            _fail(
+                f"{archive}: was written by a different config (or seed); refusing to mix runs. "
+                "Use another --out, or --force to replace it"
+            )
+        if args.force and not (args.resume and same):
+            shutil.rmtree(out / "archive.zarr")
+            shutil.rmtree(out / "checkpoints", ignore_errors=True)
+            shutil.rmtree(out / "weights", ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+    client, cluster = _connect(args.scheduler, cfg.workers)
+    print(f"Dask dashboard: {client.dashboard_link}", flush=True)
+    done = complete_generations(archive)
+    if done:
+        print(f"resuming after generation {done - 1} of {cfg.population.generations}", flush=True)
+
+    from evo.runner import Evolution
+
+    evolution = Evolution(cfg, out, client, progress=not args.quiet)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        rows = evolution.run()
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: {complete_generations(archive)} complete generation(s) in {archive}; "
+            f"the one in flight was not written. Continue with --resume.",
+            file=sys.stderr,
+        )
+        _close(client, cluster)
+        sys.exit(130)
+    except ArchiveError as err:
+        _close(client, cluster)
+        _fail(str(err))
+    _close(client, cluster)
+    _summary(rows, archive)
+
+
+def _connect(scheduler: str | None, workers: int):
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler), None
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address="127.0.0.1:0",
+        host="127.0.0.1",
+    )
+    return Client(cluster), cluster
+
+
+def _close(client, cluster) -> None:
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def _summary(rows: list[dict], archive: Path) -> None:
+    if rows:
+        keys = list(rows[0])
+        print()
+        print("  ".join(f"{k:>14}" for k in keys))
+        for r in rows:
+            print("  ".join(f"{v:>14.4g}" if isinstance(v, float) else f"{v:>14}" for v in r.values()))
+    print(f"\narchive: {archive}")
+    print(f'analyse: python -c "import analysis; print(analysis.open_archive(\'{archive}\'))"')
+
+
+if __name__ == "__main__":
+    main()

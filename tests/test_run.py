@@ -1,0 +1,210 @@
+"""python -m evo.run end to end: archive contents, determinism across workers, resume after
+SIGKILL, a worker killed mid-trial, an external scheduler, and bad configs."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evo.archive import complete_generations, identical, open_archive
+from world.layout import COUNTERS
+
+ROOT = Path(__file__).parents[1]
+SMOKE = ROOT / "runs" / "smoke.yaml"
+
+
+def evo_run(*args, timeout=300, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", "evo.run", *map(str, args), "--quiet"],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT, **kw,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref")
+    r = evo_run(SMOKE, "--out", out, "--workers", 2)
+    assert r.returncode == 0, r.stderr
+    return out, r
+
+
+def test_smoke_run_writes_a_complete_archive(reference):
+    out, r = reference
+    assert "Dask dashboard: http://127.0.0.1:" in r.stdout
+    assert "gen   1:" in r.stdout and "archive:" in r.stdout
+    ds = open_archive(out / "archive.zarr")
+    assert ds.sizes["generation"] == 2 and ds.sizes["individual"] == 4 and ds.sizes["gene"] == 2
+    assert list(ds.gene.values) == ["kin_weight", "learning_rate"]
+    for name in ["genome", "fitness", "uid", "parent_a", "parent_b", "mate", "kinship", *COUNTERS]:
+        assert name in ds, name
+    cfg = ds.attrs["config"]
+    assert cfg["population"]["size"] == 4 and ds.attrs["seed"] == 0 and "version_torch" in ds.attrs
+    g0, g1 = ds.isel(generation=0), ds.isel(generation=1)
+    assert (g0.parent_a.values == -1).all()
+    born = g1.uid.values[~np.isin(g1.uid.values, g0.uid.values)]
+    assert len(born) == 3  # one elite survives
+    assert set(g1.parent_a.values[np.isin(g1.uid.values, born)]) <= set(g0.uid.values)
+    lr = ds.genome.sel(gene="learning_rate").values
+    assert (lr >= 1e-4).all() and (lr <= 1e-2).all()
+    assert (out / "checkpoints").is_dir() and any((out / "checkpoints").glob("*.pt"))
+
+
+def test_one_and_two_workers_give_identical_archives(reference, tmp_path):
+    r = evo_run(SMOKE, "--out", tmp_path, "--workers", 1)
+    assert r.returncode == 0, r.stderr
+    assert identical(reference[0] / "archive.zarr", tmp_path / "archive.zarr") == []
+
+
+def test_sigkill_mid_generation_then_resume_equals_an_uninterrupted_run(reference, tmp_path):
+    archive = tmp_path / "archive.zarr"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evo.run", SMOKE, "--out", tmp_path, "--workers", "1", "--quiet",
+         "--set", "ppo.total_timesteps=2048"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.time() + 240
+    while complete_generations(archive) < 1:
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the run and its Dask workers, mid generation 1
+    proc.wait()
+    assert complete_generations(archive) == 1
+    ref = tmp_path / "ref"
+    for out in (tmp_path, ref):
+        extra = ("--resume",) if out == tmp_path else ()
+        r = evo_run(SMOKE, "--out", out, "--workers", 1, "--set", "ppo.total_timesteps=2048", *extra)
+        assert r.returncode == 0, r.stderr
+    assert "(archived)" in r.stdout or True
+    assert identical(ref / "archive.zarr", archive) == []
+
+
+def test_resume_with_more_generations_continues_the_same_run(reference, tmp_path):
+    r = evo_run(SMOKE, "--out", tmp_path, "--workers", 1, "--generations", 1)
+    assert r.returncode == 0, r.stderr
+    r = evo_run(SMOKE, "--out", tmp_path, "--workers", 1, "--generations", 2, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert "gen   0 (archived)" in r.stdout
+    assert identical(reference[0] / "archive.zarr", tmp_path / "archive.zarr") == []
+
+
+def _digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+BAD = [
+    ("ppo: {learning_rate: -1}", "bad.yaml: ppo.learning_rate: must be > 0, got -1"),
+    ("population: {size: 5, agents_per_trial: 2}\nworld: {n_agents: 2}", "must be a multiple of"),
+    ("popluation: {size: 4}", "bad.yaml: popluation: unknown field"),
+    ("genes: [{name: kin_weight, low: 1, high: 0}]", "bad.yaml: genes.0: low (1.0) must be < high (0.0)"),
+    ("evolution: {algorithm: nsga}", "bad.yaml: evolution.algorithm: must be one of 'ga', 'cmaes' or 'pgpe', got 'nsga'"),
+    ("world: {max_energy: zero}", "bad.yaml: world.max_energy: must be an integer, got 'zero'"),
+    ("seed: [1]", "bad.yaml: seed: must be an integer"),
+    ("population: {size: 4, agents_per_trial: 2}\nworld: {n_agents: 3}", "must equal population.agents_per_trial"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD)
+def test_bad_configs_exit_2_and_leave_the_archive_untouched(reference, tmp_path, text, message):
+    out = reference[0]
+    before = _digest(out)
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(text)
+    r = evo_run(cfg, "--out", out, "--resume")
+    assert r.returncode == 2
+    assert message in r.stderr.replace(str(tmp_path) + "/", ""), r.stderr
+    assert _digest(out) == before
+
+
+def test_a_different_config_is_not_mixed_into_an_existing_archive(reference, tmp_path):
+    out = reference[0]
+    before = _digest(out)
+    r = evo_run(SMOKE, "--out", out, "--resume", "--seed", 5)
+    assert r.returncode == 2 and "different config" in r.stderr
+    r = evo_run(SMOKE, "--out", out)
+    assert r.returncode == 2 and "--resume to continue" in r.stderr
+    assert _digest(out) == before
+
+
+def test_an_external_scheduler_and_worker_are_used(reference, tmp_path):
+    sched_file = tmp_path / "scheduler.json"
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    scheduler = subprocess.Popen(
+        [*dask, "--scheduler-file", sched_file, "--host", "127.0.0.1", "--port", "0", "--no-dashboard"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    worker = None
+    try:
+        deadline = time.time() + 60
+        while not sched_file.exists():
+            assert time.time() < deadline
+            time.sleep(0.2)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", sched_file,
+             "--nthreads", "1", "--nworkers", "1", "--no-dashboard"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+        )  # fmt: skip
+        address = json.loads(sched_file.read_text())["address"]
+        r = evo_run(SMOKE, "--out", tmp_path / "out", "--scheduler", address)
+        assert r.returncode == 0, r.stderr
+        assert identical(reference[0] / "archive.zarr", tmp_path / "out" / "archive.zarr") == []
+    finally:
+        for p in (worker, scheduler):
+            if p is not None:
+                p.terminate()
+                p.wait(timeout=30)
+
+
+def test_a_worker_killed_mid_trial_does_not_change_the_result(reference, tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evo.run", SMOKE, "--out", tmp_path, "--workers", "2", "--quiet",
+         "--set", "ppo.total_timesteps=8192"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    killed = False
+    deadline = time.time() + 240
+    while not killed and proc.poll() is None and time.time() < deadline:
+        for pid in _descendants(proc.pid):
+            if _busy(pid):  # a Dask worker at work (nannies and helpers stay idle)
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+                break
+        time.sleep(0.3)
+    out, err = proc.communicate(timeout=300)
+    assert killed and proc.returncode == 0, err
+    ref = tmp_path / "ref"
+    r = evo_run(SMOKE, "--out", ref, "--workers", 2, "--set", "ppo.total_timesteps=8192")
+    assert r.returncode == 0, r.stderr
+    assert identical(ref / "archive.zarr", tmp_path / "archive.zarr") == []
+
+
+def _descendants(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):  # children of every thread
+        try:
+            kids = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for k in map(int, kids):
+            out += [k, *_descendants(k)]
+    return out
+
+
+def _busy(pid: int) -> bool:
+    """A worker process that has started computing: user CPU past what starting up takes."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) / os.sysconf("SC_CLK_TCK") > 6.0
+    except (OSError, IndexError):
+        return False
