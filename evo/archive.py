@@ -68,7 +68,9 @@ def append_generation(path: str | Path, ds: xr.Dataset, attrs: dict | None = Non
     path = Path(path)
     n = complete_generations(path)
     if int(ds.generation.values[0]) != n:
-        raise ArchiveError(f"{path}: expected generation {n} next, got {int(ds.generation.values[0])}")
+        raise ArchiveError(
+            f"{path}: expected generation {n} next, got {int(ds.generation.values[0])}"
+        )
     # xarray rewrites the group attributes on every write: they carry the old count until the
     # new generation's arrays are all in.
     ds = ds.assign_attrs({**(attrs or {}), COMPLETE: n})

@@ -44,8 +44,8 @@ class Genome:
                 u[:, k] = rng.random(n)
             else:
                 span = g.high - g.low
-                mean = (0.5 if g.mean is None else (g.mean - g.low) / span)
-                std = (1 / 6 if g.std is None else g.std / span)
+                mean = 0.5 if g.mean is None else (g.mean - g.low) / span
+                std = 1 / 6 if g.std is None else g.std / span
                 u[:, k] = rng.normal(mean, std, n)
         return np.clip(u, 0.0, 1.0)
 
@@ -108,7 +108,11 @@ def next_generation(
         k = len(elite) + c
         a = tournament()
         partner = int(mate[a])
-        if cfg.mate_pairing_bias > 0 and partner in index_of and rng.random() < cfg.mate_pairing_bias:
+        if (
+            cfg.mate_pairing_bias > 0
+            and partner in index_of
+            and rng.random() < cfg.mate_pairing_bias
+        ):
             b = index_of[partner]
         else:
             b = tournament()

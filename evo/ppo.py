@@ -98,7 +98,8 @@ def train(
     torch.set_num_threads(ppo.torch_threads)
     N, B, T = world_cfg.n_agents, ppo.num_envs, ppo.num_steps
     G = N if ppo.mode == "individual" else 1
-    world = World(world_cfg, n_envs=B, seed=seed)
+    # The world's Numba threads follow torch's: Dask runs one trial per one-thread worker.
+    world = World(world_cfg, n_envs=B, seed=seed, threads=ppo.torch_threads)
     world.reset(kinship=kinship)
     world.set_genes(
         kin_weight=gene_vector(genes, "kin_weight", 0.0, N),

@@ -31,12 +31,18 @@ def parse(argv):
     ap = argparse.ArgumentParser(prog="python -m evo.run", description=__doc__.split("\n")[0])
     ap.add_argument("config", help="experiment YAML")
     ap.add_argument("--out", help="output folder (default runs/out/<config name>)")
-    ap.add_argument("--resume", action="store_true", help="continue from the last complete generation")
-    ap.add_argument("--force", action="store_true", help="overwrite an archive made by another config")
+    ap.add_argument(
+        "--resume", action="store_true", help="continue from the last complete generation"
+    )
+    ap.add_argument(
+        "--force", action="store_true", help="overwrite an archive made by another config"
+    )
     ap.add_argument("--generations", type=int, help="overrides population.generations")
     ap.add_argument("--workers", type=int, help="overrides workers (local cluster processes)")
     ap.add_argument("--scheduler", help="address of an existing Dask scheduler")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a field")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a field"
+    )
     ap.add_argument("--seed", type=int, help="overrides seed")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     return ap.parse_args(argv)
@@ -45,7 +51,11 @@ def parse(argv):
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     overrides = list(args.set)
-    for flag, key in ((args.generations, "population.generations"), (args.workers, "workers"), (args.seed, "seed")):
+    for flag, key in (
+        (args.generations, "population.generations"),
+        (args.workers, "workers"),
+        (args.seed, "seed"),
+    ):
         if flag is not None:
             overrides.append(f"{key}={flag}")
     try:
@@ -55,32 +65,24 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out) if args.out else Path("runs/out") / Path(args.config).stem
     archive = out / "archive.zarr"
 
-    from evo.runner import config_fingerprint
-
     try:
         existing = complete_generations(archive) if archive.exists() else None
     except ArchiveError as err:
         _fail(str(err))
     if existing is not None:
-        same = False
-        try:
-            stored = stored_attrs(archive).get("config")
-            from evo.run_config import RunConfig
-
-            same = stored is not None and config_fingerprint(RunConfig.model_validate_json(stored)) == config_fingerprint(cfg)
-        except Exception:
-            same = False
+        same = _same_config(archive, cfg)
         if not args.resume and not args.force:
-            _fail(f"{archive}: an archive is already there; --resume to continue it, --force to replace it")
+            _fail(
+                f"{archive}: an archive is already there; --resume continues it, --force replaces it"
+            )
         if args.resume and not same and not args.force:
             _fail(
                 f"{archive}: was written by a different config (or seed); refusing to mix runs. "
                 "Use another --out, or --force to replace it"
             )
         if args.force and not (args.resume and same):
-            shutil.rmtree(out / "archive.zarr")
-            shutil.rmtree(out / "checkpoints", ignore_errors=True)
-            shutil.rmtree(out / "weights", ignore_errors=True)
+            for sub in ("archive.zarr", "checkpoints", "weights"):
+                shutil.rmtree(out / sub, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
 
     client, cluster = _connect(args.scheduler, cfg.workers)
@@ -110,6 +112,18 @@ def main(argv: list[str] | None = None) -> None:
     _summary(rows, archive)
 
 
+def _same_config(archive: Path, cfg) -> bool:
+    """Was the archive written by this config (generations and workers aside)?"""
+    from evo.run_config import RunConfig
+    from evo.runner import config_fingerprint
+
+    stored = stored_attrs(archive).get("config")
+    try:
+        return config_fingerprint(RunConfig.model_validate_json(stored)) == config_fingerprint(cfg)
+    except Exception:  # missing or unreadable: not the same
+        return False
+
+
 def _connect(scheduler: str | None, workers: int):
     from distributed import Client, LocalCluster
 
@@ -137,9 +151,11 @@ def _summary(rows: list[dict], archive: Path) -> None:
         print()
         print("  ".join(f"{k:>14}" for k in keys))
         for r in rows:
-            print("  ".join(f"{v:>14.4g}" if isinstance(v, float) else f"{v:>14}" for v in r.values()))
+            print(
+                "  ".join(f"{v:>14.4g}" if isinstance(v, float) else f"{v:>14}" for v in r.values())
+            )
     print(f"\narchive: {archive}")
-    print(f'analyse: python -c "import analysis; print(analysis.open_archive(\'{archive}\'))"')
+    print(f"analyse: python -c \"import analysis; print(analysis.open_archive('{archive}'))\"")
 
 
 if __name__ == "__main__":

@@ -96,7 +96,9 @@ class RunConfig(_Strict):
         if not names:
             raise ValueError("genes: at least one gene is needed")
         if self.evolution.elitism >= p.size:
-            raise ValueError(f"evolution.elitism ({self.evolution.elitism}) must be < population.size")
+            raise ValueError(
+                f"evolution.elitism ({self.evolution.elitism}) must be < population.size"
+            )
         if self.evolution.inheritance == "inherit" and self.evolution.algorithm != "ga":
             raise ValueError("evolution.inheritance 'inherit' needs algorithm 'ga' (parents)")
         return self

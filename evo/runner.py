@@ -33,7 +33,6 @@ from kinship.pedigree import Pedigree
 from kinship.structures import build_kinship
 from world.layout import COUNTERS
 
-
 logging.getLogger("evotorch").setLevel(logging.WARNING)  # its per-problem INFO lines are noise here
 
 
@@ -151,7 +150,9 @@ class Evolution:
         trials = []
         for _ in range(p.trials_per_individual):
             perm = rng.permutation(p.size)
-            trials += [perm[k : k + p.agents_per_trial] for k in range(0, p.size, p.agents_per_trial)]
+            trials += [
+                perm[k : k + p.agents_per_trial] for k in range(0, p.size, p.agents_per_trial)
+            ]
         return trials
 
     def _run_trials(self, g: int, genes: np.ndarray, trials: list[np.ndarray]) -> list[TrialResult]:
@@ -164,7 +165,11 @@ class Evolution:
             uids = lin["uid"][members]
             seed = derived_seed(cfg.seed, g, 5, t)
             K = build_kinship(
-                cfg.kinship, len(members), derived_rng(cfg.seed, g, 6, t), self.pedigree, uids.tolist()
+                cfg.kinship,
+                len(members),
+                derived_rng(cfg.seed, g, 6, t),
+                self.pedigree,
+                uids.tolist(),
             )
             init = None
             if inherit:
@@ -354,7 +359,17 @@ def package_versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {}
-    for pkg in ("kinevo", "numpy", "numba", "torch", "evotorch", "dask", "distributed", "zarr", "xarray"):
+    for pkg in (
+        "kinevo",
+        "numpy",
+        "numba",
+        "torch",
+        "evotorch",
+        "dask",
+        "distributed",
+        "zarr",
+        "xarray",
+    ):
         try:
             out[f"version_{pkg}"] = md.version(pkg)
         except md.PackageNotFoundError:
