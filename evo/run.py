@@ -72,9 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     if existing is not None:
         same = _same_config(archive, cfg)
         if not args.resume and not args.force:
-            _fail(
-                f"{archive}: an archive is already there; --resume continues it, --force replaces it"
-            )
+            _fail(f"{archive}: already exists; --resume continues it, --force replaces it")
         if args.resume and not same and not args.force:
             _fail(
                 f"{archive}: was written by a different config (or seed); refusing to mix runs. "
