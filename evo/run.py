@@ -144,6 +144,7 @@ def _close(client, cluster) -> None:
 
 
 def _summary(rows: list[dict], archive: Path) -> None:
+    rows = [{k: v for k, v in r.items() if k != "timing"} for r in rows]
     if rows:
         keys = list(rows[0])
         print()

@@ -273,9 +273,16 @@ class Evolution:
             coords={"generation": [g], "gene": np.array(self.genome.names, dtype=object)},
         )
         attrs = {"config": self.cfg.model_dump_json(), "seed": self.cfg.seed, **package_versions()}
+        t_write = time.perf_counter()
         append_generation(self.archive, ds, attrs)
         self.mates = mate
         self._report(g, fitness, genes, counters, ds)
+        self.rows[-1]["timing"] = {
+            "generation_s": seconds,
+            "trials_s": float(sum(r.seconds for r in results)),
+            "archive_write_s": time.perf_counter() - t_write,
+            "trials": len(results),
+        }
         return fitness
 
     def _replay(self, g: int, u: np.ndarray) -> np.ndarray:
