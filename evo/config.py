@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from world.config import ConfigError, format_validation_error
+from world.config import ConfigError, validate_section
 
 
 class PPOConfig(BaseModel):
@@ -52,27 +52,13 @@ class PPOConfig(BaseModel):
 
 
 def ppo_config_from_dict(data: Any, source: str = "<config>", prefix: str = "ppo") -> PPOConfig:
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError([f"{source}: {prefix}: must be a mapping, got {type(data).__name__}"])
-    try:
-        return PPOConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(err, source, prefix)) from None
+    return validate_section(PPOConfig, data, source, prefix)
 
 
 def kinship_config_from_dict(data: Any, source: str = "<config>", prefix: str = "kinship"):
     from kinship.structures import KinshipConfig
 
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError([f"{source}: {prefix}: must be a mapping, got {type(data).__name__}"])
-    try:
-        return KinshipConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(err, source, prefix)) from None
+    return validate_section(KinshipConfig, data, source, prefix)
 
 
 TRAIN_SECTIONS = ("world", "ppo", "kinship", "genes", "seed")

@@ -33,6 +33,16 @@ def observation_space(cfg: WorldConfig) -> spaces.Dict:
     )
 
 
+def _render(world: World, mode: str | None):
+    from world.render import rgb_frame, to_ascii
+
+    if mode == "ansi":
+        return to_ascii(world)
+    if mode == "rgb_array":
+        return rgb_frame(world)
+    return None
+
+
 def _episodic(cfg: WorldConfig) -> WorldConfig:
     # The adapters end episodes themselves (truncation at max_steps) and reset explicitly, so
     # the world's own auto-reset is pushed one step past the end.
@@ -132,13 +142,7 @@ class KinevoEnv(gym.Env):
         return self._observe(), reward, False, truncated, {}
 
     def render(self):
-        from world.render import rgb_frame, to_ascii
-
-        if self.render_mode == "ansi":
-            return to_ascii(self.world)
-        if self.render_mode == "rgb_array":
-            return rgb_frame(self.world)
-        return None
+        return _render(self.world, self.render_mode)
 
 
 class KinevoParallelEnv(ParallelEnv):
@@ -202,13 +206,7 @@ class KinevoParallelEnv(ParallelEnv):
         return obs, rewards, terminations, truncations, infos
 
     def render(self):
-        from world.render import rgb_frame, to_ascii
-
-        if self.render_mode == "ansi":
-            return to_ascii(self.world)
-        if self.render_mode == "rgb_array":
-            return rgb_frame(self.world)
-        return None
+        return _render(self.world, self.render_mode)
 
     def state(self):
         from world.render import rgb_frame

@@ -215,18 +215,24 @@ def format_validation_error(err: ValidationError, source: str, prefix: str) -> l
     return lines
 
 
-def world_config_from_dict(
-    data: Any, source: str = "<config>", prefix: str = "world"
-) -> WorldConfig:
-    """Validate a mapping (the YAML `world:` section) into a `WorldConfig`."""
+def validate_section(model: type[BaseModel], data: Any, source: str, prefix: str):
+    """Validate one YAML section (a mapping, or None for defaults) into `model`; every problem
+    becomes a line of one `ConfigError`."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: {prefix}: must be a mapping, got {type(data).__name__}"])
     try:
-        return WorldConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         raise ConfigError(format_validation_error(err, source, prefix)) from None
+
+
+def world_config_from_dict(
+    data: Any, source: str = "<config>", prefix: str = "world"
+) -> WorldConfig:
+    """Validate a mapping (the YAML `world:` section) into a `WorldConfig`."""
+    return validate_section(WorldConfig, data, source, prefix)
 
 
 def read_yaml(path: str | Path) -> dict:
