@@ -229,3 +229,16 @@ def test_example_configs_are_valid(name):
 
     cfg, _ = load_run_config(ROOT / "runs" / f"{name}.yaml")
     assert cfg.world.n_agents == cfg.population.agents_per_trial
+
+
+@pytest.mark.parametrize("algorithm", ["cmaes", "pgpe"])
+def test_evotorch_searchers_run_and_archive_founders(tmp_path, algorithm):
+    r = evo_run(
+        SMOKE, "--out", tmp_path, "--workers", 1, "--set", f"evolution.algorithm={algorithm}",
+        "--set", "kinship.kind=identity",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    ds = open_archive(tmp_path / "archive.zarr")
+    assert ds.sizes["generation"] == 2 and (ds.parent_a.values == -1).all()
+    assert len(np.unique(ds.uid.values)) == 8  # every sampled individual is new
+    assert not np.allclose(ds.genome.values[0], ds.genome.values[1])
