@@ -18,7 +18,6 @@ class PolicyActor:
 
     def __init__(self, ck: Checkpoint, n_envs: int, seed: int = 0, greedy: bool = False):
         self.net = Ensemble(ck.policies(), torch.device("cpu"))
-        self.G = self.net.size
         self.N = ck.world.n_agents
         self.greedy = greedy
         self.gen = torch.Generator().manual_seed(seed)
@@ -26,15 +25,8 @@ class PolicyActor:
         self.start = torch.ones((n_envs, self.N))
 
     def __call__(self, world: World) -> np.ndarray:
-        B, N = world.n_envs, self.N
+        B, groups = world.n_envs, self.net.groups
         grid, own = torch.from_numpy(world.obs), torch.from_numpy(world.self_obs)
-
-        def groups(x):
-            return x.flatten(0, 1).unsqueeze(0) if self.G == 1 else x.movedim(1, 0)
-
-        def ungroup(x):
-            return x.squeeze(0).unflatten(0, (B, N)) if self.G == 1 else x.movedim(0, 1)
-
         with torch.no_grad():
             logits, _, h = self.net.step(
                 groups(grid), groups(own), groups(self.core), groups(self.start)
@@ -44,8 +36,8 @@ class PolicyActor:
             else:
                 u = torch.rand(logits.shape, generator=self.gen)
                 action = (torch.log_softmax(logits, -1) - torch.log(-torch.log(u))).argmax(-1)
-        self.core = ungroup(h)
-        return ungroup(action).numpy().astype(np.int32)
+        self.core = self.net.ungroup(h, B)
+        return self.net.ungroup(action, B).numpy().astype(np.int32)
 
     def observe_dones(self, world: World) -> None:
         self.start = torch.from_numpy(world.dones).float().unsqueeze(1).expand(-1, self.N).clone()

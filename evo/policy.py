@@ -123,6 +123,19 @@ class Ensemble:
         self._step = vmap(step)
         self._unroll = vmap(unroll)
 
+    def groups(self, x: torch.Tensor, lead: int = 0) -> torch.Tensor:
+        """World layout to member layout: [lead..., B, N, ...] -> [G, lead..., M, ...], with
+        M = B (one member per agent slot) or M = B * N (one shared member)."""
+        if self.size == 1:
+            return x.flatten(lead, lead + 1).unsqueeze(0)
+        return x.movedim(lead + 1, 0)
+
+    def ungroup(self, x: torch.Tensor, n_envs: int) -> torch.Tensor:
+        """Member layout back to world layout: [G, M, ...] -> [B, N, ...]."""
+        if self.size == 1:
+            return x.squeeze(0).unflatten(0, (n_envs, -1))
+        return x.movedim(0, 1)
+
     def step(self, grid, own, h, start):
         """Inputs with a leading group axis [G, M, ...] -> logits [G, M, A], value [G, M], h."""
         return self._step(self.params, self.buffers, grid, own, h, start)

@@ -129,17 +129,10 @@ def train(
     sampler = torch.Generator(device=device).manual_seed(seed)
     shuffler = np.random.default_rng(seed)
 
-    def groups(x: torch.Tensor, lead: int) -> torch.Tensor:
-        """[lead dims..., B, N, ...] -> [G, lead dims..., M, ...] (M = B, or B*N shared)."""
-        if G == 1:
-            return x.flatten(lead, lead + 1).unsqueeze(0)
-        return x.movedim(lead + 1, 0)
+    groups = net.groups
 
     def ungroup(x: torch.Tensor) -> torch.Tensor:
-        """[G, M, ...] -> [B, N, ...]"""
-        if G == 1:
-            return x.squeeze(0).unflatten(0, (B, N))
-        return x.movedim(0, 1)
+        return net.ungroup(x, B)
 
     # -- storage, allocated once -------------------------------------------------------------
     V, C, S = world.obs.shape[2], world.obs.shape[4], world.self_obs.shape[2]
