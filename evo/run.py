@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     from evo.runner import Evolution
 
     evolution = Evolution(cfg, out, client, progress=not args.quiet)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)  # a polite kill stops like Ctrl-C
     try:
         rows = evolution.run()
     except KeyboardInterrupt:
@@ -108,6 +108,10 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(err))
     _close(client, cluster)
     _summary(rows, archive)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _same_config(archive: Path, cfg) -> bool:
