@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from evo.run_config import load_run_config
-from evo.runner import Evolution
+from evo.config import load_run_config
+from evo.evolution import Evolution
 
 ROOT = Path(__file__).parents[1]
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--timesteps", type=int, default=8192, help="ppo.total_timesteps per trial")
     ap.add_argument("--population", type=int, default=8)
     args = ap.parse_args(argv)
-    cfg, _ = load_run_config(
+    cfg = load_run_config(
         args.config,
         [
             "population.generations=1",

@@ -1,17 +1,29 @@
-"""PPO hyper-parameters: the YAML `ppo:` section. Every field has a default and a help text."""
+"""The YAML files of evo's commands, as typed sections with a default and a help text each.
+
+- `PPOConfig`: the `ppo:` section (hyper-parameters of the learner).
+- `TrainConfig`: a file of `python -m evo.train` (seed, world, ppo, kinship, genes by value).
+- `RunConfig`: a file of `python -m evo.run` (seed, population, genes, evolution, world,
+  kinship, ppo, workers), validated as a whole before anything runs.
+
+Every file goes through the one loader in `kinevo.config` (`load_train_config`,
+`load_run_config` below): every problem at once, one line each, naming the file and the
+field path (``population.yaml: ppo.learning_rate: must be > 0, got -1``).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from world.config import ConfigError, validate_section
+from kinevo.config import Strict, load
+from kinevo.genes import GENES, unknown_gene_message
+from kinship.structures import KinshipConfig
+from world.config import WorldConfig
 
 
-class PPOConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class PPOConfig(Strict):
     mode: Literal["shared", "individual"] = Field(
         "individual", description="one network for all agents, or one per individual (batched)"
     )
@@ -51,49 +63,132 @@ class PPOConfig(BaseModel):
         return max(1, self.total_timesteps // (self.num_envs * self.num_steps))
 
 
-def ppo_config_from_dict(data: Any, source: str = "<config>", prefix: str = "ppo") -> PPOConfig:
-    return validate_section(PPOConfig, data, source, prefix)
+class TrainConfig(Strict):
+    """One group of agents trained with PPO (`python -m evo.train`)."""
+
+    seed: int = Field(0, ge=0, description="the one seed everything derives from")
+    world: WorldConfig = Field(default_factory=WorldConfig)
+    ppo: PPOConfig = Field(default_factory=PPOConfig)
+    kinship: KinshipConfig = Field(default_factory=KinshipConfig)
+    genes: dict[str, float] = Field(
+        default_factory=dict, description="gene name -> value given to every agent"
+    )
+
+    @model_validator(mode="after")
+    def _known_genes(self) -> TrainConfig:
+        for name, value in self.genes.items():
+            if name not in GENES:
+                raise ValueError(f"genes.{name}: {unknown_gene_message(name)}")
+            gene = GENES[name]
+            if not gene.low <= value <= gene.high:
+                raise ValueError(
+                    f"genes.{name}: must lie in [{gene.low:g}, {gene.high:g}], got {value:g}"
+                )
+        return self
 
 
-def kinship_config_from_dict(data: Any, source: str = "<config>", prefix: str = "kinship"):
-    from kinship.structures import KinshipConfig
-
-    return validate_section(KinshipConfig, data, source, prefix)
-
-
-TRAIN_SECTIONS = ("world", "ppo", "kinship", "genes", "seed")
+class PopulationConfig(Strict):
+    size: int = Field(8, ge=2, description="individuals per generation")
+    generations: int = Field(3, ge=1, description="generations to run")
+    agents_per_trial: int = Field(4, ge=1, description="individuals placed together in a world")
+    trials_per_individual: int = Field(1, ge=1, description="trials each individual plays")
 
 
-def load_train_config(path) -> dict:
-    """Read a YAML with `world:`, `ppo:`, `kinship:`, `genes:` (name: value for every agent)
-    and `seed:`; every problem is reported at once as a `ConfigError`."""
-    from world.config import read_yaml, world_config_from_dict
+class GeneConfig(Strict):
+    name: str = Field(description="a gene of the table in kinevo/genes.py, or any name if neutral")
+    low: float = Field(description="lower bound")
+    high: float = Field(description="upper bound")
+    init: Literal["uniform", "normal"] = Field("uniform", description="initial distribution")
+    mean: float | None = Field(None, description="normal init: mean (default mid-range)")
+    std: float | None = Field(None, gt=0, description="normal init: spread (default range/6)")
+    log: bool = Field(False, description="search on a log scale (positive bounds only)")
+    neutral: bool = Field(False, description="a gene that acts nowhere (a control)")
 
-    data = read_yaml(path)
-    src = str(path)
-    problems = [f"{src}: {k}: unknown section" for k in data if k not in TRAIN_SECTIONS]
-    out = {}
-    for name, parse in (
-        ("world", world_config_from_dict),
-        ("ppo", ppo_config_from_dict),
-        ("kinship", kinship_config_from_dict),
-    ):
-        try:
-            out[name] = parse(data.get(name), src, name)
-        except ConfigError as err:
-            problems += err.problems
-    genes = data.get("genes") or {}
-    if not isinstance(genes, dict):
-        problems.append(f"{src}: genes: must be a mapping of gene name to value")
-        genes = {}
-    for k, v in genes.items():
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            problems.append(f"{src}: genes.{k}: must be a number, got {v!r}")
-    seed = data.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        problems.append(f"{src}: seed: must be an integer >= 0, got {seed!r}")
-    if problems:
-        raise ConfigError(problems)
-    out["genes"] = {k: float(v) for k, v in genes.items()}
-    out["seed"] = seed
-    return out
+    @model_validator(mode="after")
+    def _bounds(self) -> GeneConfig:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be < high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("log genes need low > 0")
+        gene = GENES.get(self.name)
+        if self.neutral:
+            if gene is not None:
+                raise ValueError(f"{self.name!r} acts in the {gene.acts_in}; it cannot be neutral")
+        elif gene is None:
+            raise ValueError(unknown_gene_message(self.name))
+        elif self.low < gene.low or self.high > gene.high:
+            raise ValueError(
+                f"{self.name}: bounds [{self.low:g}, {self.high:g}] must lie inside its valid "
+                f"range [{gene.low:g}, {gene.high:g}]"
+            )
+        return self
+
+
+class EvolutionConfig(Strict):
+    algorithm: Literal["ga", "cmaes", "pgpe"] = Field("ga", description="search algorithm")
+    elitism: int = Field(1, ge=0, description="best individuals copied unchanged")
+    tournament_size: int = Field(2, ge=1, description="GA: contestants per parent choice")
+    crossover_eta: float = Field(10.0, gt=0, description="GA: simulated binary crossover eta")
+    mutation_std: float = Field(0.1, ge=0, description="GA: mutation std, share of gene range")
+    mate_pairing_bias: float = Field(
+        0.0, ge=0, le=1, description="GA: chance a parent takes its last bonded mate as partner"
+    )
+    inheritance: Literal["scratch", "inherit"] = Field(
+        "scratch", description="children learn from scratch, or start from parent a's weights"
+    )
+    stdev_init: float = Field(0.25, gt=0, description="cmaes/pgpe: initial spread, share of range")
+    checkpoint_top: int = Field(2, ge=0, description="checkpoints of the best kept per generation")
+
+
+class RunConfig(Strict):
+    seed: int = Field(0, ge=0, description="the one seed everything derives from")
+    population: PopulationConfig = Field(default_factory=PopulationConfig)
+    genes: list[GeneConfig] = Field(
+        default_factory=lambda: [GeneConfig(name="kin_weight", low=0.0, high=1.0)],
+        description="the genome",
+    )
+    evolution: EvolutionConfig = Field(default_factory=EvolutionConfig)
+    world: WorldConfig = Field(default_factory=WorldConfig)
+    kinship: KinshipConfig = Field(default_factory=KinshipConfig)
+    ppo: PPOConfig = Field(default_factory=PPOConfig)
+    workers: int = Field(2, ge=1, description="Dask worker processes (one thread each)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunConfig:
+        p = self.population
+        if p.size % p.agents_per_trial:
+            raise ValueError(
+                f"population.size ({p.size}) must be a multiple of "
+                f"population.agents_per_trial ({p.agents_per_trial})"
+            )
+        if self.world.n_agents != p.agents_per_trial:
+            raise ValueError(
+                f"world.n_agents ({self.world.n_agents}) must equal "
+                f"population.agents_per_trial ({p.agents_per_trial})"
+            )
+        names = [g.name for g in self.genes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"genes: names must be unique, got {names}")
+        if not names:
+            raise ValueError("genes: at least one gene is needed")
+        if self.evolution.elitism >= p.size:
+            raise ValueError(
+                f"evolution.elitism ({self.evolution.elitism}) must be < population.size"
+            )
+        if self.evolution.inheritance == "inherit" and self.evolution.algorithm != "ga":
+            raise ValueError("evolution.inheritance 'inherit' needs algorithm 'ga' (parents)")
+        return self
+
+    @property
+    def gene_names(self) -> list[str]:
+        return [g.name for g in self.genes]
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    """Read an `evo.train` YAML; every problem is reported at once as a `ConfigError`."""
+    return load(path, TrainConfig)
+
+
+def load_run_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Read an `evo.run` YAML with `--set key.path=value` overrides."""
+    return load(path, RunConfig, overrides)

@@ -1,125 +1,375 @@
-"""Genomes and the lineage-aware genetic algorithm.
+"""The outer loop: generations of trials on Dask, EvoTorch evaluating the genomes, one Zarr
+archive per run.
 
-The search runs in the unit cube: gene k's value is low_k + u_k (high_k - low_k), or the
-same on log10 for `log` genes. The GA keeps every individual's uid and parents, because
-pedigree kinship, the lineage graph and mate pairing need them: tournament selection,
-simulated binary crossover (Deb & Agrawal 1995), Gaussian mutation clipped to the bounds,
-and elitism (the best individuals survive unchanged, uid included). With
-`mate_pairing_bias` p, a parent whose mate from the last generation is still alive takes it
-as the second parent with probability p.
+Each generation: genomes -> trials (groups of `agents_per_trial` individuals, assigned from
+the run's seed) -> `run_trial` tasks on the Dask cluster -> per-individual fitness (own hearts,
+mean over its trials) and behaviour -> one archived generation -> the next genomes (GA with
+lineage, or EvoTorch's CMA-ES / PGPE). Every random draw derives from (seed, generation, ...),
+so the result does not depend on worker count or completion order, and `--resume` replays the
+archived generations (serving their stored results instead of running trials) before it
+continues, which gives the same archive as a run that was never interrupted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
+import torch
+import xarray as xr
+from evotorch import Problem, SolutionBatch
 
-from evo.run_config import EvolutionConfig, GeneConfig
+from evo.archive import ArchiveError, append_generation, complete_generations, read_generation
+from evo.checkpoint import save_checkpoint
+from evo.config import RunConfig
+from evo.ga import next_generation
+from evo.genome import Genome
+from evo.lineage import Lineage
+from evo.trial import TrialResult, run_trial
+from kinship.pedigree import Pedigree
+from kinship.structures import build_kinship
+from world.layout import COUNTERS
 
-
-class Genome:
-    def __init__(self, genes: list[GeneConfig]):
-        self.names = [g.name for g in genes]
-        self.log = np.array([g.log for g in genes])
-        lo = np.array([g.low for g in genes], np.float64)
-        hi = np.array([g.high for g in genes], np.float64)
-        self.lo = np.where(self.log, np.log10(np.where(self.log, lo, 1.0)), lo)
-        self.hi = np.where(self.log, np.log10(np.where(self.log, hi, 1.0)), hi)
-        self.genes = genes
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def decode(self, u: np.ndarray) -> np.ndarray:
-        """Unit-cube points [P, D] -> gene values [P, D]."""
-        x = self.lo + np.clip(u, 0.0, 1.0) * (self.hi - self.lo)
-        return np.where(self.log, 10.0**x, x)
-
-    def initial(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """n unit-cube points drawn from each gene's initial distribution."""
-        u = np.empty((n, len(self)))
-        for k, g in enumerate(self.genes):
-            if g.init == "uniform":
-                u[:, k] = rng.random(n)
-            else:
-                span = g.high - g.low
-                mean = 0.5 if g.mean is None else (g.mean - g.low) / span
-                std = 1 / 6 if g.std is None else g.std / span
-                u[:, k] = rng.normal(mean, std, n)
-        return np.clip(u, 0.0, 1.0)
+logging.getLogger("evotorch").setLevel(logging.WARNING)  # its per-problem INFO lines are noise here
 
 
-@dataclass
-class Offspring:
-    u: np.ndarray  # [P, D] unit-cube genomes of the next generation
-    uid: np.ndarray  # [P] int64 (elites keep theirs)
-    parent_a: np.ndarray  # [P] int64, -1 for founders
-    parent_b: np.ndarray
-    born: np.ndarray  # [P] generation of birth
-    source: np.ndarray  # [P] index into the previous generation whose weights to inherit
+def derived_seed(*keys: int) -> int:
+    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def _sbx(a: np.ndarray, b: np.ndarray, eta: float, rng: np.random.Generator) -> np.ndarray:
-    """One child of simulated binary crossover on [0, 1] genes."""
-    r = rng.random(a.shape)
-    beta = np.where(r <= 0.5, (2 * r) ** (1 / (eta + 1)), (1 / (2 * (1 - r))) ** (1 / (eta + 1)))
-    child = 0.5 * ((1 + beta) * a + (1 - beta) * b)
-    swap = rng.random(a.shape) < 0.5  # which of the two symmetric children, per gene
-    other = 0.5 * ((1 - beta) * a + (1 + beta) * b)
-    return np.clip(np.where(swap, other, child), 0.0, 1.0)
+def derived_rng(*keys: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(k) for k in keys]))
 
 
-def next_generation(
-    u: np.ndarray,
-    fitness: np.ndarray,
-    uid: np.ndarray,
-    parent_a: np.ndarray,
-    parent_b: np.ndarray,
-    born: np.ndarray,
-    mate: np.ndarray,
-    generation: int,
-    next_uid: int,
-    cfg: EvolutionConfig,
-    rng: np.random.Generator,
-) -> Offspring:
-    """Breed generation `generation` + 1 from generation `generation` (all arrays [P])."""
-    P = len(fitness)
-    order = np.lexsort((uid, -fitness))  # best first; ties broken by uid, never by chance
-    elite = order[: cfg.elitism]
-    index_of = {int(x): k for k, x in enumerate(uid)}
+class _GenerationProblem(Problem):
+    """EvoTorch's view: maximise fitness over the unit cube; evaluating a batch runs one
+    generation of trials (or replays it from the archive)."""
 
-    def tournament() -> int:
-        picks = rng.integers(0, P, cfg.tournament_size)
-        best = picks[np.lexsort((uid[picks], -fitness[picks]))[0]]
-        return int(best)
+    def __init__(self, evolution: Evolution, dim: int):
+        super().__init__("max", solution_length=dim, initial_bounds=(0.0, 1.0), dtype=torch.float64)
+        self.evolution = evolution
 
-    n_children = P - len(elite)
-    out_u = np.empty((P, u.shape[1]))
-    out_uid = np.empty(P, np.int64)
-    pa = np.empty(P, np.int64)
-    pb = np.empty(P, np.int64)
-    out_born = np.empty(P, np.int64)
-    source = np.empty(P, np.int64)
-    for k, e in enumerate(elite):
-        out_u[k], out_uid[k], pa[k], pb[k] = u[e], uid[e], parent_a[e], parent_b[e]
-        out_born[k], source[k] = born[e], e
-    for c in range(n_children):
-        k = len(elite) + c
-        a = tournament()
-        partner = int(mate[a])
-        if (
-            cfg.mate_pairing_bias > 0
-            and partner in index_of
-            and rng.random() < cfg.mate_pairing_bias
-        ):
-            b = index_of[partner]
+    def _evaluate_batch(self, batch: SolutionBatch) -> None:
+        u = batch.values.detach().cpu().numpy().astype(np.float64)
+        batch.set_evals(torch.as_tensor(self.evolution.evaluate(u), dtype=torch.float64))
+
+
+class Evolution:
+    def __init__(self, cfg: RunConfig, out: Path, client, log=print, progress: bool = True):
+        self.cfg = cfg
+        self.out = Path(out)
+        self.archive = self.out / "archive.zarr"
+        self.client = client
+        self.log = log
+        self.progress = progress
+        self.genome = Genome(cfg.genes)
+        self.pedigree = Pedigree()
+        self.generation = 0
+        self.done = complete_generations(self.archive)
+        self.lineage = Lineage.founders(np.arange(cfg.population.size), 0)
+        self.mates = np.full(cfg.population.size, -1, np.int64)
+        self.weights: dict[int, dict] = {}  # uid -> state dict (policy inheritance)
+        self.rows: list[dict] = []
+
+    # -- the search ----------------------------------------------------------------------------
+    def run(self) -> list[dict]:
+        cfg = self.cfg
+        P, G = cfg.population.size, cfg.population.generations
+        problem = _GenerationProblem(self, len(self.genome))
+        if cfg.evolution.algorithm == "ga":
+            u = self.genome.initial(P, derived_rng(cfg.seed, 0, 1))
+            next_uid = P
+            for g in range(G):
+                self.generation = g
+                batch = SolutionBatch(problem, popsize=P, empty=True)
+                batch.set_values(torch.as_tensor(u))
+                problem.evaluate(batch)
+                fitness = batch.evals[:, 0].numpy()
+                if g == G - 1:
+                    break
+                u, self.lineage = next_generation(
+                    u, fitness, self.lineage, self.mates, g, next_uid, cfg.evolution,
+                    derived_rng(cfg.seed, g, 2),
+                )  # fmt: skip
+                next_uid += int((self.lineage.born == g + 1).sum())
         else:
-            b = tournament()
-        child = _sbx(u[a], u[b], cfg.crossover_eta, rng)
-        child = child + rng.normal(0.0, cfg.mutation_std, child.shape)
-        out_u[k] = np.clip(child, 0.0, 1.0)
-        out_uid[k] = next_uid + c
-        pa[k], pb[k] = uid[a], uid[b]
-        out_born[k], source[k] = generation + 1, a
-    return Offspring(out_u, out_uid, pa, pb, out_born, source)
+            from evotorch.algorithms import CMAES, PGPE
+
+            torch.manual_seed(derived_seed(cfg.seed, 0, 3))
+            center = torch.full((len(self.genome),), 0.5, dtype=torch.float64)
+            stdev = cfg.evolution.stdev_init
+            if cfg.evolution.algorithm == "cmaes":
+                searcher = CMAES(problem, stdev_init=stdev, popsize=P, center_init=center)
+            else:
+                searcher = PGPE(
+                    problem, popsize=P, center_learning_rate=0.5, stdev_learning_rate=0.1,
+                    stdev_init=stdev, center_init=center,
+                )  # fmt: skip
+            for g in range(G):
+                self.generation = g
+                self.lineage = Lineage.founders(np.arange(g * P, (g + 1) * P), g)
+                searcher.step()
+        return self.rows
+
+    # -- one generation ------------------------------------------------------------------------
+    def evaluate(self, u: np.ndarray) -> np.ndarray:
+        g, lin = self.generation, self.lineage
+        self._update_pedigree(lin)
+        if g < self.done:
+            return self._replay(g, u)
+        genes = self.genome.decode(u)
+        t0 = time.perf_counter()
+        trials = self._assign_trials(g)
+        results = self._run_trials(g, genes, trials)
+        fitness = self._record(g, u, genes, trials, results, time.perf_counter() - t0)
+        return fitness
+
+    def _update_pedigree(self, lin: Lineage) -> None:
+        new = [k for k, x in enumerate(lin.uid) if int(x) not in self.pedigree]
+        if new:
+            self.pedigree.add(
+                lin.uid[new], lin.parent_a[new], lin.parent_b[new], generation=int(self.generation)
+            )
+        alive = {int(x) for x in lin.uid}  # only the living can parent the next generation
+        self.pedigree.retire([u for u in self.pedigree.active if u not in alive])
+
+    def _assign_trials(self, g: int) -> list[np.ndarray]:
+        p = self.cfg.population
+        rng = derived_rng(self.cfg.seed, g, 4)
+        trials = []
+        for _ in range(p.trials_per_individual):
+            perm = rng.permutation(p.size)
+            trials += [
+                perm[k : k + p.agents_per_trial] for k in range(0, p.size, p.agents_per_trial)
+            ]
+        return trials
+
+    def _run_trials(self, g: int, genes: np.ndarray, trials: list[np.ndarray]) -> list[TrialResult]:
+        cfg, lin = self.cfg, self.lineage
+        names = self.genome.names
+        inherit = cfg.evolution.inheritance == "inherit" and g > 0
+        want_weights = cfg.evolution.checkpoint_top > 0 or cfg.evolution.inheritance == "inherit"
+        futures = []
+        for t, members in enumerate(trials):
+            uids = lin.uid[members]
+            seed = derived_seed(cfg.seed, g, 5, t)
+            K = build_kinship(
+                cfg.kinship,
+                len(members),
+                derived_rng(cfg.seed, g, 6, t),
+                self.pedigree,
+                uids.tolist(),
+            )
+            init = None
+            if inherit:
+                init = self._inherited_states(lin.source[members])
+            futures.append(
+                self.client.submit(
+                    run_trial,
+                    genes={n: genes[members, k] for k, n in enumerate(names)},
+                    uids=uids,
+                    world=cfg.world,
+                    ppo=cfg.ppo,
+                    kinship=cfg.kinship,
+                    seed=seed,
+                    kinship_matrix=K,
+                    init_states=init,
+                    return_weights=want_weights,
+                    key=f"trial-g{g}-t{t}-{cfg.seed}",
+                    pure=False,
+                )
+            )
+        return self._gather(g, futures)
+
+    def _gather(self, g: int, futures: list) -> list[TrialResult]:
+        from distributed import as_completed
+        from tqdm import tqdm
+
+        index = {f.key: k for k, f in enumerate(futures)}
+        results: list[TrialResult | None] = [None] * len(futures)
+        bar = tqdm(
+            total=len(futures), desc=f"generation {g}", unit="trial", file=sys.stderr,
+            disable=not self.progress, leave=False,
+        )  # fmt: skip
+        steps, t0 = 0, time.perf_counter()
+        for fut in as_completed(futures):
+            r = fut.result()
+            results[index[fut.key]] = r
+            steps += r.agent_steps
+            bar.update(1)
+            bar.set_postfix(steps_s=f"{steps / (time.perf_counter() - t0):.0f}")
+        bar.close()
+        return results  # type: ignore[return-value]
+
+    def _inherited_states(self, source_uids: np.ndarray) -> list[dict]:
+        states = [self.weights[int(u)] for u in source_uids]
+        if self.cfg.ppo.mode == "shared":
+            return states[:1]
+        return states
+
+    # -- archive ---------------------------------------------------------------------------
+    def _record(self, g, u, genes, trials, results, seconds) -> np.ndarray:
+        cfg, lin = self.cfg, self.lineage
+        P, n = cfg.population.size, cfg.population.agents_per_trial
+        fit_sum = np.zeros(P)
+        plays = np.zeros(P)
+        counters = {c: np.zeros(P, np.int64) for c in COUNTERS}
+        nan_skips = 0
+        partners: list[Counter] = [Counter() for _ in range(P)]
+        row_of = lin.row_of()
+        trial_uids = np.zeros((len(trials), n), np.int64)
+        kinship = np.zeros((len(trials), n, n), np.float32)
+        agent_steps = 0
+        for t, (members, r) in enumerate(zip(trials, results, strict=True)):
+            fit_sum[members] += r.fitness
+            plays[members] += 1
+            for c in COUNTERS:
+                counters[c][members] += r.counters[c]
+            nan_skips += int(r.nan_skips.sum())
+            for a, b in r.bonds:
+                partners[row_of[int(a)]][int(b)] += 1
+                partners[row_of[int(b)]][int(a)] += 1
+            trial_uids[t] = r.uids
+            kinship[t] = r.kinship
+            agent_steps += r.agent_steps
+        fitness = fit_sum / plays
+        mate = np.array(
+            [min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] if c else -1 for c in partners],
+            np.int64,
+        )
+        self._keep_weights(g, trials, results, fitness, genes)
+        ds = xr.Dataset(
+            {
+                "genome": (("generation", "individual", "gene"), genes[None]),
+                "search_point": (("generation", "individual", "gene"), u[None]),
+                "fitness": (("generation", "individual"), fitness[None]),
+                "uid": (("generation", "individual"), lin.uid[None]),
+                "parent_a": (("generation", "individual"), lin.parent_a[None]),
+                "parent_b": (("generation", "individual"), lin.parent_b[None]),
+                "born": (("generation", "individual"), lin.born[None]),
+                "mate": (("generation", "individual"), mate[None]),
+                **{c: (("generation", "individual"), v[None]) for c, v in counters.items()},
+                "trial_uids": (("generation", "trial", "slot"), trial_uids[None]),
+                "kinship": (("generation", "trial", "slot", "slot_other"), kinship[None]),
+                "best_fitness": (("generation",), [fitness.max()]),
+                "mean_fitness": (("generation",), [fitness.mean()]),
+                "gene_mean": (("generation", "gene"), genes.mean(0)[None]),
+                "bonds": (("generation",), [int(sum(len(r.bonds) for r in results))]),
+                "nan_skips": (("generation",), [nan_skips]),
+                "seconds": (("generation",), [seconds]),
+                "agent_steps_per_s": (("generation",), [agent_steps / max(seconds, 1e-9)]),
+            },
+            coords={"generation": [g], "gene": np.array(self.genome.names, dtype=object)},
+        )
+        attrs = {"config": self.cfg.model_dump_json(), "seed": self.cfg.seed, **package_versions()}
+        t_write = time.perf_counter()
+        append_generation(self.archive, ds, attrs)
+        self.mates = mate
+        self._report(g, fitness, genes, counters, ds)
+        self.rows[-1]["timing"] = {
+            "generation_s": seconds,
+            "trials_s": float(sum(r.seconds for r in results)),
+            "archive_write_s": time.perf_counter() - t_write,
+            "trials": len(results),
+        }
+        return fitness
+
+    def _replay(self, g: int, u: np.ndarray) -> np.ndarray:
+        ds = read_generation(self.archive, g)
+        if not (
+            np.array_equal(ds["uid"].values, self.lineage.uid)
+            and np.allclose(ds["search_point"].values, u, atol=1e-12)
+        ):
+            raise ArchiveError(
+                f"{self.archive}: generation {g} in the archive does not match this config and "
+                "seed; refusing to mix runs"
+            )
+        self.mates = ds["mate"].values.astype(np.int64)
+        if self.cfg.evolution.inheritance == "inherit":
+            path = self.out / "weights" / f"g{g}.pt"
+            stored = torch.load(path, map_location="cpu", weights_only=True)
+            self.weights = {int(k): v for k, v in stored.items()}
+        fitness = ds["fitness"].values
+        counters = {c: ds[c].values for c in COUNTERS}
+        self._report(g, fitness, ds["genome"].values, counters, ds, replayed=True)
+        return fitness
+
+    def _keep_weights(self, g, trials, results, fitness, genes) -> None:
+        cfg, lin = self.cfg, self.lineage
+        if results and results[0].weights is None:
+            return
+        by_uid: dict[int, dict] = {}
+        for members, r in zip(trials, results, strict=True):
+            for slot, k in enumerate(members):
+                state = r.weights[0] if len(r.weights) == 1 else r.weights[slot]
+                by_uid.setdefault(int(lin.uid[k]), state)
+        if cfg.evolution.inheritance == "inherit":
+            self.weights = by_uid
+            (self.out / "weights").mkdir(parents=True, exist_ok=True)
+            torch.save({str(k): v for k, v in by_uid.items()}, self.out / "weights" / f"g{g}.pt")
+        top = np.lexsort((lin.uid, -fitness))[: cfg.evolution.checkpoint_top]
+        for k in top:
+            u = int(lin.uid[k])
+            save_checkpoint(
+                self.out / "checkpoints" / f"g{g:04d}_uid{u}",
+                cfg.world,
+                cfg.ppo.model_copy(update={"mode": "shared"}),
+                [by_uid[u]],
+                genes={name: [float(genes[k, j])] for j, name in enumerate(self.genome.names)},
+                uids=[u],
+                generation=g,
+                fitness=float(fitness[k]),
+            )
+
+    def _report(self, g, fitness, genes, counters, ds, replayed=False) -> None:
+        row = {
+            "generation": g,
+            "best": float(fitness.max()),
+            "mean": float(fitness.mean()),
+            **{f"mean_{n}": float(genes[:, k].mean()) for k, n in enumerate(self.genome.names)},
+            "bonds": int(ds["bonds"].values.ravel()[0]),
+            "attacks": int(counters["attacks_made"].sum()),
+            "energy_shared": int(counters["energy_shared_given"].sum()),
+        }
+        self.rows.append(row)
+        genes_txt = " ".join(f"{n} {row['mean_' + n]:.3g}" for n in self.genome.names)
+        self.log(
+            f"gen {g:3d}{' (archived)' if replayed else ''}: best {row['best']:.3f} "
+            f"mean {row['mean']:.3f} | {genes_txt} | bonds {row['bonds']} "
+            f"attacks {row['attacks']} shared {row['energy_shared']}"
+        )
+
+
+def package_versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {}
+    for pkg in (
+        "kinevo",
+        "numpy",
+        "numba",
+        "torch",
+        "evotorch",
+        "dask",
+        "distributed",
+        "zarr",
+        "xarray",
+    ):
+        try:
+            out[f"version_{pkg}"] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def config_fingerprint(cfg: RunConfig) -> str:
+    """The config without what may differ between a run and its resumption."""
+    data = json.loads(cfg.model_dump_json())
+    data["population"].pop("generations", None)
+    data.pop("workers", None)
+    return json.dumps(data, sort_keys=True)

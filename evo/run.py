@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 from evo.archive import ArchiveError, complete_generations, stored_attrs
-from evo.run_config import load_run_config
-from world.config import ConfigError
+from evo.config import load_run_config
+from kinevo.config import ConfigError
 
 
 def _fail(msg: str) -> None:
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         if flag is not None:
             overrides.append(f"{key}={flag}")
     try:
-        cfg, _ = load_run_config(args.config, overrides)
+        cfg = load_run_config(args.config, overrides)
     except ConfigError as err:
         _fail(str(err))
     out = Path(args.out) if args.out else Path("runs/out") / Path(args.config).stem
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     if done:
         print(f"resuming after generation {done - 1} of {cfg.population.generations}", flush=True)
 
-    from evo.runner import Evolution
+    from evo.evolution import Evolution
 
     evolution = Evolution(cfg, out, client, progress=not args.quiet)
     signal.signal(signal.SIGTERM, _interrupt)  # a polite kill stops like Ctrl-C
@@ -116,8 +116,8 @@ def _interrupt(signum, frame) -> None:
 
 def _same_config(archive: Path, cfg) -> bool:
     """Was the archive written by this config (generations and workers aside)?"""
-    from evo.run_config import RunConfig
-    from evo.runner import config_fingerprint
+    from evo.config import RunConfig
+    from evo.evolution import config_fingerprint
 
     stored = stored_attrs(archive).get("config")
     try:

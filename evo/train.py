@@ -21,7 +21,7 @@ from tqdm import tqdm
 from evo.checkpoint import save_checkpoint
 from evo.config import load_train_config
 from evo.trial import run_trial
-from world.config import ConfigError
+from kinevo.config import ConfigError
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,10 +35,10 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)
-    seed = cfg["seed"] if args.seed is None else args.seed
-    world, ppo, kin = cfg["world"], cfg["ppo"], cfg["kinship"]
+    seed = cfg.seed if args.seed is None else args.seed
+    world, ppo, kin = cfg.world, cfg.ppo, cfg.kinship
     N = world.n_agents
-    genes = {k: np.full(N, v) for k, v in cfg["genes"].items()}
+    genes = {k: np.full(N, v) for k, v in cfg.genes.items()}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 

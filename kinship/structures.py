@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from kinevo.config import Strict
 from kinship.pedigree import Pedigree
 
 
-class KinshipConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class KinshipConfig(Strict):
+    """The YAML `kinship:` section."""
 
     kind: Literal["identity", "random", "teams", "nested", "pedigree"] = Field(
         "identity", description="which structure builds K"

@@ -39,7 +39,7 @@ def test_bad_train_config_exits_2_naming_every_problem(tmp_path):
     r = run("evo.train", str(cfg), "--out", str(tmp_path / "out"))
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
-    assert f"{cfg}: worlds: unknown section" in lines
+    assert f"{cfg}: worlds: unknown field" in lines
     assert f"{cfg}: ppo.learning_rate: must be > 0, got -1" in lines
     assert any(line.startswith(f"{cfg}: ppo.mode:") for line in lines)
     assert not (tmp_path / "out").exists()

@@ -120,6 +120,10 @@ BAD = [
     ("world: {max_energy: zero}", "bad.yaml: world.max_energy: must be an integer, got 'zero'"),
     ("seed: [1]", "bad.yaml: seed: must be an integer"),
     (
+        "genes: [{name: kin_weigth, low: 0, high: 1}]",
+        "bad.yaml: genes.0: unknown gene 'kin_weigth'; known genes: learning_rate",
+    ),
+    (
         "population: {size: 4, agents_per_trial: 2}\nworld: {n_agents: 3}",
         "must equal population.agents_per_trial",
     ),
@@ -225,9 +229,9 @@ def _busy(pid: int) -> bool:
 
 @pytest.mark.parametrize("name", ["population", "smoke", "hamilton", "mates"])
 def test_example_configs_are_valid(name):
-    from evo.run_config import load_run_config
+    from evo.config import load_run_config
 
-    cfg, _ = load_run_config(ROOT / "runs" / f"{name}.yaml")
+    cfg = load_run_config(ROOT / "runs" / f"{name}.yaml")
     assert cfg.world.n_agents == cfg.population.agents_per_trial
 
 

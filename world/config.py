@@ -1,9 +1,13 @@
 """World configuration: every rule's number is a typed field with a default.
 
 `WorldConfig` is what `World` is built from. `load_world_config(path)` reads the `world:`
-section of a YAML file (with `yaml.safe_load`) and turns every problem into one
-`ConfigError` whose lines name the file, the field path and the problem, e.g.
-``population.yaml: world.max_energy: must be > 0, got -1``.
+section of a YAML file through the shared loader (`kinevo.config`), which turns every problem
+into one `ConfigError` whose lines name the file, the field path and the problem, e.g.
+``population.yaml: world.max_energy: must be > 0, got -1``. A relative `map.ascii_file` is
+taken against the YAML's folder.
+
+The kernels read these fields under the same names (`world.state.Params`), so a new world
+parameter is one field here plus the kernel lines that use it.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from kinevo.config import ConfigError, Strict, load_section, resolve_path, validate
+from kinship.sharing import MODES as SHARING_MODES
 
 # Action names in id order. `mark_<c>` actions follow, one per marker colour.
 BASE_ACTIONS = (
@@ -46,23 +52,14 @@ DEFAULT_ACTION_COSTS = {
     "mark": 1,
 }
 
-MapKind = Literal["scatter", "rooms", "caves", "maze", "ascii"]
+# Map generators, in the order of their kernel ids (world/maps.py).
+MAP_KINDS = ("scatter", "rooms", "caves", "maze", "ascii")
+
+__all__ = ["ConfigError", "MapConfig", "WorldConfig", "load_world_config"]
 
 
-class ConfigError(ValueError):
-    """A configuration problem; `problems` holds one line per bad field."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-class MapConfig(_Strict):
-    kind: MapKind = Field("scatter", description="map generator")
+class MapConfig(Strict):
+    kind: Literal[MAP_KINDS] = Field("scatter", description="map generator")
     mines: int = Field(6, ge=0, description="number of mines")
     chargers: int = Field(3, ge=0, description="number of chargers")
     altars: int = Field(2, ge=0, description="number of heart altars")
@@ -71,8 +68,12 @@ class MapConfig(_Strict):
     cave_fill: float = Field(0.45, ge=0.0, lt=0.8, description="caves: initial rock share")
     cave_smoothing: int = Field(4, ge=0, description="caves: cellular-automaton passes")
     ascii: str | None = Field(None, description="ascii: inline map text, one char per cell")
-    ascii_file: str | None = Field(None, description="ascii: path to a map file")
+    ascii_file: str | None = Field(
+        None, description="ascii: path to a map file, relative to the YAML's folder"
+    )
     new_map_each_episode: bool = Field(True, description="draw a fresh map at every auto-reset")
+
+    _resolve_ascii_file = field_validator("ascii_file")(resolve_path)
 
     @model_validator(mode="after")
     def _ascii_source(self) -> MapConfig:
@@ -81,7 +82,7 @@ class MapConfig(_Strict):
         return self
 
 
-class WorldConfig(_Strict):
+class WorldConfig(Strict):
     """Every number of the world's rules. Units: steps, energy points, items."""
 
     n_agents: int = Field(8, ge=1, le=255, description="agents per env")
@@ -123,7 +124,7 @@ class WorldConfig(_Strict):
     signal_decay: int = Field(25, ge=0, description="steps per level of decay (0 = never)")
     energy_buckets: int = Field(4, ge=1, le=255, description="energy levels others can see")
 
-    reward_sharing: Literal["none", "conserving", "inclusive"] = Field(
+    reward_sharing: Literal[SHARING_MODES] = Field(
         "none", description="how kin reward enters the reward agents learn from (kinship.sharing)"
     )
     mate_window: int = Field(5, ge=0, description="steps within which mate choices must meet")
@@ -166,101 +167,14 @@ class WorldConfig(_Strict):
         return self.action_costs.get(key, DEFAULT_ACTION_COSTS[key])
 
 
-_BOUND_WORDS = {
-    "greater_than": ">",
-    "greater_than_equal": ">=",
-    "less_than": "<",
-    "less_than_equal": "<=",
-}
-_TYPE_WORDS = {
-    "int_parsing": "must be an integer",
-    "int_type": "must be an integer",
-    "int_from_float": "must be an integer",
-    "float_parsing": "must be a number",
-    "float_type": "must be a number",
-    "bool_parsing": "must be true or false",
-    "bool_type": "must be true or false",
-    "string_type": "must be a string",
-    "dict_type": "must be a mapping",
-    "list_type": "must be a list",
-    "missing": "is required",
-    "extra_forbidden": "unknown field",
-}
-
-
-def _problem(e: dict) -> str:
-    kind, ctx = e["type"], e.get("ctx") or {}
-    if kind in _BOUND_WORDS:
-        bound = next(iter(ctx.values()))
-        if isinstance(bound, float) and bound.is_integer():
-            bound = int(bound)
-        return f"must be {_BOUND_WORDS[kind]} {bound}"
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}"
-    if kind in _TYPE_WORDS:
-        return _TYPE_WORDS[kind]
-    return e["msg"].removeprefix("Value error, ")
-
-
-def format_validation_error(err: ValidationError, source: str, prefix: str) -> list[str]:
-    """One line per problem: ``source: prefix.field.path: problem, got value``."""
-    lines = []
-    for e in err.errors():
-        path = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "")
-        msg = _problem(e)
-        if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
-            if not isinstance(e["input"], dict) and e["type"] != "value_error":
-                msg = f"{msg}, got {e['input']!r}"
-        lines.append(f"{source}: {path}: {msg}" if path else f"{source}: {msg}")
-    return lines
-
-
-def validate_section(model: type[BaseModel], data: Any, source: str, prefix: str):
-    """Validate one YAML section (a mapping, or None for defaults) into `model`; every problem
-    becomes a line of one `ConfigError`."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError([f"{source}: {prefix}: must be a mapping, got {type(data).__name__}"])
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(err, source, prefix)) from None
-
-
 def world_config_from_dict(
-    data: Any, source: str = "<config>", prefix: str = "world"
+    data: Any, source: str = "<config>", prefix: str = "world", base_dir: str | Path | None = None
 ) -> WorldConfig:
-    """Validate a mapping (the YAML `world:` section) into a `WorldConfig`."""
-    return validate_section(WorldConfig, data, source, prefix)
-
-
-def read_yaml(path: str | Path) -> dict:
-    """`yaml.safe_load` a file into a dict; problems become `ConfigError`."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise ConfigError([f"{path}: cannot read: {err.strerror}"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError([f"{path}: not valid YAML: {err}"]) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError([f"{path}: top level must be a mapping, got {type(data).__name__}"])
-    return data
+    """Validate a mapping (the YAML `world:` section) into a `WorldConfig`; relative paths in
+    it are taken against `base_dir` (None: the working directory)."""
+    return validate(WorldConfig, data, source, prefix, base_dir)
 
 
 def load_world_config(path: str | Path) -> WorldConfig:
     """Read the `world:` section of a YAML file (defaults where it has none)."""
-    cfg = world_config_from_dict(read_yaml(path).get("world"), source=str(path))
-    if cfg.map.kind == "ascii" and cfg.map.ascii_file is not None:
-        map_path = Path(cfg.map.ascii_file)
-        if not map_path.is_absolute():
-            map_path = Path(path).parent / map_path
-        cfg = cfg.model_copy(
-            update={"map": cfg.map.model_copy(update={"ascii_file": str(map_path)})}
-        )
-    return cfg
+    return load_section(path, "world", WorldConfig)

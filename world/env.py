@@ -18,6 +18,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from kinevo.genes import GENES, check_values
 from world import kernels
 from world import layout as L
 from world.config import WorldConfig
@@ -69,7 +70,7 @@ class World:
 
     @property
     def grid_shape(self) -> tuple[int, int]:
-        return (self.params.height, self.params.width)
+        return (self.params.grid_height, self.params.grid_width)
 
     # -- buffers (views into the state; valid after every step) ----------------------------
     @property
@@ -128,27 +129,18 @@ class World:
             )
         self.state.kinship[:] = k
 
-    def set_genes(
-        self, kin_weight: np.ndarray | None = None, choosiness: np.ndarray | None = None
-    ) -> None:
-        """Per-agent genes the rules read: float[B, N] or [N] (same for every env).
+    def set_genes(self, **genes: np.ndarray) -> None:
+        """Per-agent genes the rules read, by name: float[B, N] or [N] (same for every env).
 
-        kin_weight: in [0, 1], how much kin reward counts (see kinship.sharing).
-        choosiness: lowest partner signal level accepted as a mate (0 accepts anyone).
+        Every name must be a world gene of `kinevo.genes.GENES` (kin_weight: how much kin
+        reward counts; choosiness: lowest partner signal accepted as a mate); values must be
+        finite and inside the gene's range. Genes not given keep their values.
         """
-        for name, value in (("kin_weight", kin_weight), ("choosiness", choosiness)):
-            if value is None:
-                continue
-            v = np.asarray(value, dtype=np.float32)
-            if v.shape not in ((self.n_agents,), (self.n_envs, self.n_agents)):
-                raise ValueError(
-                    f"{name} must be [{self.n_agents}] or [{self.n_envs}, {self.n_agents}], "
-                    f"got {v.shape}"
-                )
-            if not np.isfinite(v).all():
-                raise ValueError(f"{name} must be finite")
-            if name == "kin_weight" and ((v < 0) | (v > 1)).any():
-                raise ValueError("kin_weight must lie in [0, 1]")
+        for name in genes:
+            if name in GENES and GENES[name].acts_in != "world":
+                raise ValueError(f"gene {name} acts in the {GENES[name].acts_in}, not the world")
+        shapes = ((self.n_agents,), (self.n_envs, self.n_agents))
+        for name, v in check_values(genes, shapes).items():
             getattr(self.state, name)[:] = v
 
     def read_bonds(self) -> np.ndarray:

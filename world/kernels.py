@@ -213,7 +213,7 @@ def _tick(s, P, b):
             if s.signal_timer[b, i] >= P.signal_decay:
                 s.signal[b, i] -= 1
                 s.signal_timer[b, i] = 0
-    H, W = P.height, P.width
+    H, W = P.grid_height, P.grid_width
     for y in range(H):
         for x in range(W):
             cell = s.grid[b, y, x]
@@ -274,10 +274,10 @@ def step_env(s, P, costs, actions, b):
 def observe_env(s, P, b):
     """Write env b's observations: each agent's (2r+1)^2 window of feature planes, with the
     observer-specific kinship and bond channels, and its own-state vector."""
-    r = P.radius
+    r = P.vision_radius
     V = 2 * r + 1
     C = L.N_CHANNELS
-    H, W = P.height, P.width
+    H, W = P.grid_height, P.grid_width
     Wp = W + 2 * r
     # Flat views and index arithmetic: no per-cell array views in the hot loops. The padding
     # around the map (walls) was written at reset; only map cells are rewritten.

@@ -132,5 +132,3 @@ COUNTERS = (
 ) = range(len(COUNTERS))
 N_COUNTERS = len(COUNTERS)
 
-# Map kinds as kernel ints.
-MAP_KINDS = ("scatter", "rooms", "caves", "maze", "ascii")

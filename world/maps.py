@@ -10,13 +10,14 @@ import numpy as np
 from numba import njit
 
 from world import layout as L
+from world.config import MAP_KINDS
 from world.rng import randint, uniform
 
-_ASCII = L.MAP_KINDS.index("ascii")
-_SCATTER = L.MAP_KINDS.index("scatter")
-_ROOMS = L.MAP_KINDS.index("rooms")
-_CAVES = L.MAP_KINDS.index("caves")
-_MAZE = L.MAP_KINDS.index("maze")
+_ASCII = MAP_KINDS.index("ascii")
+_SCATTER = MAP_KINDS.index("scatter")
+_ROOMS = MAP_KINDS.index("rooms")
+_CAVES = MAP_KINDS.index("caves")
+_MAZE = MAP_KINDS.index("maze")
 
 
 @njit(cache=True)
@@ -143,7 +144,7 @@ def _gen_rooms(g, P, rng, b):
     H, W = g.shape
     ih, iw = H - 2 * bd, W - 2 * bd
     py, px = -1, -1
-    for _ in range(P.n_rooms):
+    for _ in range(P.rooms):
         rh = 3 + randint(rng, b, max(1, ih // 3 - 2))
         rw = 3 + randint(rng, b, max(1, iw // 3 - 2))
         rh, rw = min(rh, ih), min(rw, iw)
@@ -221,19 +222,19 @@ def _place_objects(g, kind, count, border, rng, b, queue, seen, cells, floor):
 def build_map(s, P, b):
     """Lay out env b's grid, objects and markers for a new episode."""
     g = s.grid[b]
-    if P.map_kind == _ASCII or (not P.new_map_each_episode and s.episode[b] > 0):
+    if P.kind == _ASCII or (not P.new_map_each_episode and s.episode[b] > 0):
         g[:, :] = s.tmpl_grid[b]
         s.marker[b] = s.tmpl_marker[b]
     else:
-        need = P.n_agents + P.n_mines + P.n_chargers + P.n_altars
+        need = P.n_agents + P.mines + P.chargers + P.altars
         floor = 0
         for _attempt in range(20):  # small caves or dense scatter can leave too little floor
             g[:, :] = L.WALL  # generators carve the interior out of solid rock
-            if P.map_kind == _SCATTER:
+            if P.kind == _SCATTER:
                 _gen_scatter(g, P, s.rng, b)
-            elif P.map_kind == _ROOMS:
+            elif P.kind == _ROOMS:
                 _gen_rooms(g, P, s.rng, b)
-            elif P.map_kind == _CAVES:
+            elif P.kind == _CAVES:
                 _gen_caves(g, P, s.rng, b, s.seen[b])
             else:
                 _gen_maze(g, P, s.rng, b, s.queue[b], s.seen[b])
@@ -246,9 +247,9 @@ def build_map(s, P, b):
             floor = (g.shape[0] - 2 * bd) * (g.shape[1] - 2 * bd)
         q, seen, cells = s.queue[b], s.seen[b], s.cells[b]
         bd = P.border
-        floor = _place_objects(g, L.ALTAR, P.n_altars, bd, s.rng, b, q, seen, cells, floor)
-        floor = _place_objects(g, L.CHARGER, P.n_chargers, bd, s.rng, b, q, seen, cells, floor)
-        _place_objects(g, L.MINE, P.n_mines, bd, s.rng, b, q, seen, cells, floor)
+        floor = _place_objects(g, L.ALTAR, P.altars, bd, s.rng, b, q, seen, cells, floor)
+        floor = _place_objects(g, L.CHARGER, P.chargers, bd, s.rng, b, q, seen, cells, floor)
+        _place_objects(g, L.MINE, P.mines, bd, s.rng, b, q, seen, cells, floor)
         s.marker[b] = -1
         if not P.new_map_each_episode:
             s.tmpl_grid[b] = g

@@ -22,7 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from world import layout as L
-from world.config import ConfigError, WorldConfig, load_world_config, world_config_from_dict
+from world.config import (
+    MAP_KINDS,
+    ConfigError,
+    WorldConfig,
+    load_world_config,
+    world_config_from_dict,
+)
 from world.env import World
 from world.render import to_ascii
 
@@ -139,7 +145,7 @@ def config_for(map_arg: str | None, config_path: str | None, agents: int | None)
     if config_path:
         data = load_world_config(config_path).model_dump()
     if map_arg:
-        if map_arg in L.MAP_KINDS and map_arg != "ascii":
+        if map_arg in MAP_KINDS and map_arg != "ascii":
             data.setdefault("map", {})["kind"] = map_arg
         else:
             path = Path(map_arg)

@@ -7,61 +7,37 @@ scalar in `Params`; kernels hold no other state. Allocation happens once, here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args, get_origin
 
 import numpy as np
 from numba.core import types
 from numba.experimental import structref
 
-from kinship.sharing import MODES as SHARING_MODES
 from world import layout as L
-from world.config import ConfigError, WorldConfig
+from world.config import ConfigError, MapConfig, WorldConfig
 
 
-class Params(NamedTuple):
-    """Scalars the kernels need, copied from `WorldConfig` (see its field docs)."""
+def _scalar_fields(model) -> list[tuple[str, type]]:
+    """(name, kernel type) of a config model's scalar fields; a `Literal` of names becomes the
+    int index of its value."""
+    out = []
+    for name, f in model.model_fields.items():
+        t = f.annotation
+        if get_origin(t) is Literal:
+            out.append((name, int))
+        elif t in (int, float, bool):
+            out.append((name, t))
+    return out
 
-    n_agents: int
-    height: int  # full grid height including border
-    width: int
-    border: int
-    max_steps: int
-    radius: int
-    map_kind: int
-    n_mines: int
-    n_chargers: int
-    n_altars: int
-    wall_density: float
-    n_rooms: int
-    cave_fill: float
-    cave_smoothing: int
-    new_map_each_episode: bool
-    start_energy: int
-    max_energy: int
-    metabolism: int
-    max_inventory: int
-    mine_start: int
-    mine_max: int
-    mine_regen: int
-    charger_energy: int
-    charger_cooldown: int
-    altar_cost: int
-    altar_cooldown: int
-    heart_reward: float
-    freeze_steps: int
-    shield_upkeep: int
-    shield_hit_drain: int
-    share_amount: int
-    n_marker_colors: int
-    marker_ttl: int
-    max_signal: int
-    signal_cost: int
-    signal_decay: int
-    energy_buckets: int
-    reward_sharing: int
-    mate_window: int
-    mate_cost: int
-    mate_share: float
+
+# Full grid size including the border: WorldConfig's width/height are the interior's.
+_DERIVED = [("grid_height", int), ("grid_width", int)]
+_FIELDS = _scalar_fields(WorldConfig) + _scalar_fields(MapConfig) + _DERIVED
+
+# Scalars the kernels read: every scalar field of `WorldConfig` and its `map` section under its
+# own name (`P.vision_radius`, `P.mines`, `P.kind` as an index into MAP_KINDS, ...), plus the
+# full grid size. Built from the config models, so a new scalar field reaches the kernels.
+Params = NamedTuple("Params", _FIELDS)
 
 
 class WorldState(NamedTuple):
@@ -153,51 +129,15 @@ def params_ref(params: Params) -> ParamsRef:
     return ParamsRef(*params)
 
 
-def params_from_config(cfg: WorldConfig, height: int, width: int) -> Params:
-    m = cfg.map
-    return Params(
-        n_agents=cfg.n_agents,
-        height=height,
-        width=width,
-        border=cfg.border,
-        max_steps=cfg.max_steps,
-        radius=cfg.vision_radius,
-        map_kind=L.MAP_KINDS.index(m.kind),
-        n_mines=m.mines,
-        n_chargers=m.chargers,
-        n_altars=m.altars,
-        wall_density=float(m.wall_density),
-        n_rooms=m.rooms,
-        cave_fill=float(m.cave_fill),
-        cave_smoothing=m.cave_smoothing,
-        new_map_each_episode=bool(m.new_map_each_episode),
-        start_energy=cfg.start_energy,
-        max_energy=cfg.max_energy,
-        metabolism=cfg.metabolism,
-        max_inventory=cfg.max_inventory,
-        mine_start=cfg.mine_start,
-        mine_max=cfg.mine_max,
-        mine_regen=cfg.mine_regen,
-        charger_energy=cfg.charger_energy,
-        charger_cooldown=cfg.charger_cooldown,
-        altar_cost=cfg.altar_cost,
-        altar_cooldown=cfg.altar_cooldown,
-        heart_reward=float(cfg.heart_reward),
-        freeze_steps=cfg.freeze_steps,
-        shield_upkeep=cfg.shield_upkeep,
-        shield_hit_drain=cfg.shield_hit_drain,
-        share_amount=cfg.share_amount,
-        n_marker_colors=cfg.n_marker_colors,
-        marker_ttl=cfg.marker_ttl,
-        max_signal=cfg.max_signal,
-        signal_cost=cfg.signal_cost,
-        signal_decay=cfg.signal_decay,
-        energy_buckets=cfg.energy_buckets,
-        reward_sharing=SHARING_MODES.index(cfg.reward_sharing),
-        mate_window=cfg.mate_window,
-        mate_cost=cfg.mate_cost,
-        mate_share=float(cfg.mate_share),
-    )
+def params_from_config(cfg: WorldConfig, grid_height: int, grid_width: int) -> Params:
+    values = {"grid_height": grid_height, "grid_width": grid_width}
+    for model in (cfg, cfg.map):
+        for name, f in type(model).model_fields.items():
+            value = getattr(model, name)
+            if get_origin(f.annotation) is Literal:
+                value = get_args(f.annotation).index(value)
+            values[name] = value
+    return Params(*(kind(values[name]) for name, kind in _FIELDS))
 
 
 def action_costs(cfg: WorldConfig) -> np.ndarray:
