@@ -13,6 +13,7 @@ import numpy as np
 
 from evo.config import PPOConfig
 from evo.ppo import train
+from kinevo.genes import GENES
 from kinship.pedigree import Pedigree
 from kinship.structures import KinshipConfig, build_kinship
 from world.config import WorldConfig
@@ -64,13 +65,13 @@ def run_trial(
         K = np.asarray(kinship_matrix, np.float32)
     else:
         K = build_kinship(kinship, world.n_agents, rng, lineage, uids.tolist())
-    gene_arrays = {k: np.asarray(v, np.float64) for k, v in genes.items()}
+    acting = {k: np.asarray(v, np.float64) for k, v in genes.items() if k in GENES}
     result = train(
         world,
         ppo,
         seed=int(rng.integers(2**63)),
         kinship=K,
-        genes=gene_arrays,
+        genes=acting,
         init_states=init_states,
         callback=callback,
     )

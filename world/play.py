@@ -150,9 +150,8 @@ def config_for(map_arg: str | None, config_path: str | None, agents: int | None)
         else:
             path = Path(map_arg)
             if not path.is_file():
-                raise ConfigError(
-                    [f"{map_arg}: MAP must be a map file or one of scatter, rooms, caves, maze"]
-                )
+                kinds = ", ".join(k for k in MAP_KINDS if k != "ascii")
+                raise ConfigError([f"{map_arg}: MAP must be a map file or one of {kinds}"])
             m = data.setdefault("map", {})
             m.update(kind="ascii", ascii_file=str(path), ascii=None)
     if agents is not None:

@@ -1,0 +1,64 @@
+"""The lineage-aware GA and the genome's unit-cube encoding."""
+
+import numpy as np
+import pytest
+
+from evo.config import EvolutionConfig, GeneConfig
+from evo.ga import next_generation
+from evo.genome import Genome
+from evo.lineage import Lineage
+
+
+def test_genome_decodes_linear_and_log_genes_inside_their_bounds():
+    genome = Genome(
+        [GeneConfig(name="kin_weight", low=0, high=1), GeneConfig(name="learning_rate",
+         low=1e-4, high=1e-2, log=True)]
+    )  # fmt: skip
+    x = genome.decode(np.array([[0.0, 0.0], [0.5, 0.5], [1.0, 1.0], [2.0, -1.0]]))
+    assert np.allclose(x[:, 0], [0, 0.5, 1, 1]) and np.allclose(x[:, 1], [1e-4, 1e-3, 1e-2, 1e-4])
+    u = genome.initial(100, np.random.default_rng(0))
+    assert u.shape == (100, 2) and (u >= 0).all() and (u <= 1).all()
+
+
+def breed(seed=0, **kw):
+    P = 8
+    lin = Lineage.founders(np.arange(P), 0)
+    u = np.random.default_rng(1).random((P, 2))
+    fitness = np.arange(P, dtype=float)  # uid 7 is the best
+    mate = np.full(P, -1)
+    cfg = EvolutionConfig(**{"elitism": 2, **kw})
+    return lin, u, next_generation(u, fitness, lin, mate, 0, P, cfg, np.random.default_rng(seed))
+
+
+def test_elites_survive_with_their_uid_and_children_get_new_uids_and_two_parents():
+    lin, u, (child_u, child) = breed()
+    assert list(child.uid[:2]) == [7, 6] and np.array_equal(child_u[:2], u[[7, 6]])
+    assert list(child.source[:2]) == [7, 6] and list(child.born[:2]) == [0, 0]
+    assert list(child.uid[2:]) == list(range(8, 14)) and (child.born[2:] == 1).all()
+    assert set(child.parent_a[2:]) | set(child.parent_b[2:]) <= set(lin.uid)
+    assert np.array_equal(child.source[2:], child.parent_a[2:])  # weights come from parent a
+    assert (child_u >= 0).all() and (child_u <= 1).all()
+
+
+def test_breeding_is_a_function_of_the_seed():
+    _, _, (u1, l1) = breed(seed=3)
+    _, _, (u2, l2) = breed(seed=3)
+    _, _, (u3, _) = breed(seed=4)
+    assert np.array_equal(u1, u2) and np.array_equal(l1.parent_b, l2.parent_b)
+    assert not np.array_equal(u1, u3)
+
+
+def test_full_mate_pairing_bias_makes_the_last_mate_the_second_parent():
+    P = 6
+    lin = Lineage.founders(np.arange(P), 0)
+    mate = np.array([1, 0, 3, 2, 5, 4])  # everyone bonded with a neighbour
+    cfg = EvolutionConfig(elitism=0, mate_pairing_bias=1.0)
+    _, child = next_generation(
+        np.full((P, 1), 0.5), np.ones(P), lin, mate, 0, P, cfg, np.random.default_rng(0)
+    )
+    assert np.array_equal(child.parent_b, mate[child.parent_a])
+
+
+def test_a_lineage_refuses_arrays_of_different_lengths():
+    with pytest.raises(ValueError, match=r"lineage.parent_b: shape must be \(3,\)"):
+        Lineage(np.arange(3), np.arange(3), np.arange(2), np.zeros(3), np.arange(3))
