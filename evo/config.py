@@ -130,6 +130,8 @@ class EvolutionConfig(Strict):
     tournament_size: int = Field(2, ge=1, description="GA: contestants per parent choice")
     crossover_eta: float = Field(10.0, gt=0, description="GA: simulated binary crossover eta")
     mutation_std: float = Field(0.1, ge=0, description="GA: mutation std, share of gene range")
+    mutation_rate: float = Field(1.0, ge=0, le=1, description="GA: chance each gene mutates")
+    allow_selfing: bool = Field(False, description="GA: may an individual mate with itself")
     mate_pairing_bias: float = Field(
         0.0, ge=0, le=1, description="GA: chance a parent takes its last bonded mate as partner"
     )

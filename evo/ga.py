@@ -1,29 +1,65 @@
-"""The lineage-aware genetic algorithm, on unit-cube genomes (`evo.genome`).
+"""The lineage-aware genetic algorithm, built from EvoTorch's operators on unit-cube genomes.
 
-The GA keeps every individual's uid and parents (`evo.lineage.Lineage`), because pedigree
-kinship, the lineage graph and mate pairing need them: tournament selection,
-simulated binary crossover (Deb & Agrawal 1995), Gaussian mutation clipped to the bounds,
-and elitism (the best individuals survive unchanged, uid included). With
-`mate_pairing_bias` p, a parent whose mate from the last generation is still alive takes it
-as the second parent with probability p.
+One generation -> the next (all of it seeded by the generator passed in):
+1. elitism: the `elitism` best survive unchanged, uid included (ties broken at random);
+2. parents: EvoTorch's paired tournaments (`evotorch.operators.functional.tournament`,
+   indices returned, so every child knows its two parents). The two tournaments of a pair
+   exclude each other's winner, so an individual never mates with itself unless
+   `allow_selfing` (then the two tournaments are independent). With `mate_pairing_bias` p, a
+   first parent whose last bonded mate is alive takes that mate as second parent with
+   probability p;
+3. crossover: EvoTorch's simulated binary crossover (Deb & Agrawal 1995); each pair (a, b)
+   gives two children, one of a x b and one of b x a (its weights come from its first parent
+   when weights are inherited). A child that lands outside [0, 1] is reflected back inside,
+   so no mass piles on a bound;
+4. mutation: EvoTorch's Gaussian mutation (`mutation_std` of the range, each gene with
+   probability `mutation_rate`), reflected back into [0, 1]. Reflection keeps a uniform
+   spread uniform, where clipping would pile mass on the bounds (and polynomial mutation,
+   which sends half its draws between a gene and its nearer bound, thickens the edges).
+
+The parents (uids) of every child are kept in a `Lineage`, because pedigree kinship, the
+lineage graph and mate pairing need them.
 """
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+import torch
+from evotorch import Problem, SolutionBatch
+from evotorch.operators import GaussianMutation
+from evotorch.operators import functional as F
 
 from evo.config import EvolutionConfig
 from evo.lineage import Lineage
 
+logging.getLogger("evotorch").setLevel(logging.WARNING)  # a line per Problem made is noise here
 
-def _sbx(a: np.ndarray, b: np.ndarray, eta: float, rng: np.random.Generator) -> np.ndarray:
-    """One child of simulated binary crossover on [0, 1] genes."""
-    r = rng.random(a.shape)
-    beta = np.where(r <= 0.5, (2 * r) ** (1 / (eta + 1)), (1 / (2 * (1 - r))) ** (1 / (eta + 1)))
-    child = 0.5 * ((1 + beta) * a + (1 - beta) * b)
-    swap = rng.random(a.shape) < 0.5  # which of the two symmetric children, per gene
-    other = 0.5 * ((1 - beta) * a + (1 + beta) * b)
-    return np.clip(np.where(swap, other, child), 0.0, 1.0)
+
+def reflect(x: torch.Tensor) -> torch.Tensor:
+    """Fold values into [0, 1] as a mirror would (1.2 -> 0.8, -0.3 -> 0.3)."""
+    x = torch.remainder(x, 2.0)
+    return torch.where(x > 1.0, 2.0 - x, x)
+
+
+def rank(fitness: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices best first; equal fitness in random order."""
+    return np.lexsort((rng.permutation(len(fitness)), -fitness))
+
+
+def _parents(
+    u: torch.Tensor, fitness: torch.Tensor, n_pairs: int, cfg: EvolutionConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the two parents of each pair, by EvoTorch's tournaments."""
+    pick = dict(tournament_size=cfg.tournament_size, objective_sense="max", return_indices=True)
+    if not cfg.allow_selfing:
+        a, b = F.tournament(u, fitness, num_tournaments=2 * n_pairs, split_results=True, **pick)
+        return a.numpy(), b.numpy()
+    # independent tournaments: the second may pick the first's winner
+    a = F.tournament(u, fitness, num_tournaments=2 * n_pairs, **pick)[:n_pairs]
+    b = F.tournament(u, fitness, num_tournaments=2 * n_pairs, **pick)[:n_pairs]
+    return a.numpy(), b.numpy()
 
 
 def next_generation(
@@ -39,44 +75,64 @@ def next_generation(
     """Breed generation `generation` + 1 from generation `generation`: u [P, D] unit-cube
     genomes, fitness [P], mate [P] uid of each one's last bonded mate (-1 none). Returns the
     children's genomes [P, D] and lineage (elites first, new uids from `next_uid`)."""
-    P = len(fitness)
+    P, D = u.shape
+    if fitness.shape != (P,) or len(lineage) != P or mate.shape != (P,):
+        raise ValueError(
+            f"next_generation: u [{P}, {D}] needs fitness, lineage and mate of length {P}, got "
+            f"{fitness.shape}, {len(lineage)}, {mate.shape}"
+        )
     uid = lineage.uid
-    order = np.lexsort((uid, -fitness))  # best first; ties broken by uid, never by chance
-    elite = order[: cfg.elitism]
-    index_of = lineage.row_of()
-
-    def tournament() -> int:
-        picks = rng.integers(0, P, cfg.tournament_size)
-        best = picks[np.lexsort((uid[picks], -fitness[picks]))[0]]
-        return int(best)
-
+    elite = rank(fitness, rng)[: cfg.elitism]
     n_children = P - len(elite)
-    out_u = np.empty((P, u.shape[1]))
-    out_uid = np.empty(P, np.int64)
-    pa = np.empty(P, np.int64)
-    pb = np.empty(P, np.int64)
-    out_born = np.empty(P, np.int64)
-    source = np.empty(P, np.int64)
-    for k, e in enumerate(elite):
-        out_u[k], out_uid[k] = u[e], uid[e]
-        pa[k], pb[k] = lineage.parent_a[e], lineage.parent_b[e]
-        out_born[k], source[k] = lineage.born[e], uid[e]
-    for c in range(n_children):
-        k = len(elite) + c
-        a = tournament()
-        partner = int(mate[a])
-        if (
-            cfg.mate_pairing_bias > 0
-            and partner in index_of
-            and rng.random() < cfg.mate_pairing_bias
-        ):
-            b = index_of[partner]
-        else:
-            b = tournament()
-        child = _sbx(u[a], u[b], cfg.crossover_eta, rng)
-        child = child + rng.normal(0.0, cfg.mutation_std, child.shape)
-        out_u[k] = np.clip(child, 0.0, 1.0)
-        out_uid[k] = next_uid + c
-        pa[k], pb[k] = uid[a], uid[b]
-        out_born[k], source[k] = generation + 1, uid[a]
-    return out_u, Lineage(out_uid, pa, pb, out_born, source)
+    n_pairs = (n_children + 1) // 2
+    seed = int(rng.integers(2**62))
+
+    with torch.random.fork_rng(devices=[]):  # EvoTorch's functional operators draw from it
+        torch.manual_seed(seed)
+        ut = torch.as_tensor(u, dtype=torch.float64)
+        a, b = _parents(ut, torch.as_tensor(fitness, dtype=torch.float64), n_pairs, cfg)
+        index_of = lineage.row_of()
+        for k in range(n_pairs):
+            partner = index_of.get(int(mate[a[k]]), -1)
+            if partner not in (-1, a[k]) and rng.random() < cfg.mate_pairing_bias:
+                b[k] = partner
+        # rows [a x b for each pair] then [b x a for each pair]
+        children = F.simulated_binary_cross_over(torch.cat([ut[a], ut[b]]), eta=cfg.crossover_eta)
+        children = reflect(children)
+        first = np.concatenate([a, b])[:n_children]
+        second = np.concatenate([b, a])[:n_children]
+        children = children[np.r_[np.arange(n_pairs), n_pairs + np.arange(n_pairs)][:n_children]]
+        children = _mutate(children, cfg, seed + 1)
+
+    out_u = np.concatenate([u[elite], children.numpy()])
+    return out_u, Lineage(
+        uid=np.concatenate([uid[elite], next_uid + np.arange(n_children)]),
+        parent_a=np.concatenate([lineage.parent_a[elite], uid[first]]),
+        parent_b=np.concatenate([lineage.parent_b[elite], uid[second]]),
+        born=np.concatenate([lineage.born[elite], np.full(n_children, generation + 1)]),
+        source=np.concatenate([uid[elite], uid[first]]),
+    )
+
+
+class _UnitCube(Problem):
+    """The unit cube as EvoTorch's operators see it; they draw from its seeded generator."""
+
+    def __init__(self, dim: int, seed: int):
+        # no hard bounds: EvoTorch would clamp mutants onto them; we reflect them instead
+        super().__init__("max", solution_length=dim, initial_bounds=(0.0, 1.0), dtype=torch.float64)
+        self.manual_seed(seed)
+
+    def _evaluate_batch(self, batch: SolutionBatch) -> None:  # never evaluated
+        raise NotImplementedError
+
+
+def _mutate(children: torch.Tensor, cfg: EvolutionConfig, seed: int) -> torch.Tensor:
+    if len(children) == 0 or cfg.mutation_rate == 0 or cfg.mutation_std == 0:
+        return children
+    problem = _UnitCube(children.shape[1], seed)
+    batch = SolutionBatch(problem, popsize=len(children), empty=True)
+    batch.set_values(children)
+    mutate = GaussianMutation(
+        problem, stdev=cfg.mutation_std, mutation_probability=cfg.mutation_rate
+    )
+    return reflect(mutate(batch).values.clone())

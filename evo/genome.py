@@ -2,6 +2,9 @@
 
 Gene k's value is low_k + u_k (high_k - low_k), or the same on log10 for `log` genes, so every
 search algorithm works on [0, 1]^D and the archive keeps both the point and the gene values.
+The GA stays inside the cube; EvoTorch's CMA-ES and PGPE refuse bounded problems, so their
+points are folded into the cube by reflection (1.2 -> 0.8, -0.3 -> 0.3): unlike clipping,
+this leaves no flat region where every point outside decodes to the same genome.
 """
 
 from __future__ import annotations
@@ -9,6 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from evo.config import GeneConfig
+
+
+def fold(u: np.ndarray) -> np.ndarray:
+    """Reflect values into [0, 1] as a mirror would."""
+    u = np.remainder(u, 2.0)
+    return np.where(u > 1.0, 2.0 - u, u)
 
 
 class Genome:
@@ -29,7 +38,7 @@ class Genome:
 
     def decode(self, u: np.ndarray) -> np.ndarray:
         """Unit-cube points [P, D] -> gene values [P, D]."""
-        x = self.lo + np.clip(u, 0.0, 1.0) * (self.hi - self.lo)
+        x = self.lo + fold(u) * (self.hi - self.lo)
         return np.where(self.log, 10.0**x, x)
 
     def initial(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -43,4 +52,4 @@ class Genome:
                 mean = 0.5 if g.mean is None else (g.mean - g.low) / span
                 std = 1 / 6 if g.std is None else g.std / span
                 u[:, k] = rng.normal(mean, std, n)
-        return np.clip(u, 0.0, 1.0)
+        return fold(u)

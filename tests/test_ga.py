@@ -15,7 +15,11 @@ def test_genome_decodes_linear_and_log_genes_inside_their_bounds():
          low=1e-4, high=1e-2, log=True)]
     )  # fmt: skip
     x = genome.decode(np.array([[0.0, 0.0], [0.5, 0.5], [1.0, 1.0], [2.0, -1.0]]))
-    assert np.allclose(x[:, 0], [0, 0.5, 1, 1]) and np.allclose(x[:, 1], [1e-4, 1e-3, 1e-2, 1e-4])
+    assert np.allclose(x[:, 0], [0, 0.5, 1, 0]) and np.allclose(x[:, 1], [1e-4, 1e-3, 1e-2, 1e-2])
+    # outside the cube (CMA-ES, PGPE) points fold back in: no flat clipped region
+    assert np.allclose(
+        genome.decode(np.array([[1.2, -0.3]])), genome.decode(np.array([[0.8, 0.3]]))
+    )
     u = genome.initial(100, np.random.default_rng(0))
     assert u.shape == (100, 2) and (u >= 0).all() and (u <= 1).all()
 
@@ -62,3 +66,62 @@ def test_full_mate_pairing_bias_makes_the_last_mate_the_second_parent():
 def test_a_lineage_refuses_arrays_of_different_lengths():
     with pytest.raises(ValueError, match=r"lineage.parent_b: shape must be \(3,\)"):
         Lineage(np.arange(3), np.arange(3), np.arange(2), np.zeros(3), np.arange(3))
+
+
+def test_no_selfing_by_default_and_selfing_only_when_allowed():
+    selfed = {False: 0, True: 0}
+    for allow in (False, True):
+        for seed in range(40):
+            _, _, (_, child) = breed(seed=seed, allow_selfing=allow, tournament_size=3)
+            new = child.born == 1
+            selfed[allow] += int((child.parent_a[new] == child.parent_b[new]).sum())
+    assert selfed[False] == 0 and selfed[True] > 0
+
+
+def test_a_child_is_what_its_recorded_parents_and_the_operators_make():
+    # SBX with a huge eta and no mutation copies the first parent exactly
+    lin, u, (child_u, child) = breed(seed=5, crossover_eta=1e9, mutation_rate=0.0)
+    new = child.born == 1
+    assert np.allclose(child_u[new], u[child.parent_a[new]], atol=1e-6)
+    # and with a moderate eta each gene lies on the line through both parents' genes
+    lin, u, (child_u, child) = breed(seed=6, crossover_eta=2.0, mutation_rate=0.0)
+    a, b, c = u[child.parent_a[new]], u[child.parent_b[new]], child_u[new]
+    spread = np.abs(c - (a + b) / 2) / np.maximum(np.abs(a - b) / 2, 1e-12)
+    reflected = (c < 1e-9) | (c > 1 - 1e-9)
+    assert ((spread < 50) | reflected).all()
+
+
+def test_equal_fitness_spreads_parents_and_elites_uniformly_over_uids():
+    P, draws = 8, 400
+    lin = Lineage.founders(np.arange(P), 0)
+    counts, elites = np.zeros(P), np.zeros(P)
+    cfg = EvolutionConfig(elitism=1, tournament_size=3)
+    for seed in range(draws):
+        _, child = next_generation(
+            np.full((P, 1), 0.5), np.zeros(P), lin, np.full(P, -1), 0, P, cfg,
+            np.random.default_rng(seed),
+        )  # fmt: skip
+        new = child.born == 1
+        np.add.at(counts, np.concatenate([child.parent_a[new], child.parent_b[new]]), 1)
+        elites[child.uid[0]] += 1
+    for observed in (counts, elites):
+        expected = observed.sum() / P
+        chi2 = ((observed - expected) ** 2 / expected).sum()
+        assert chi2 < 24.3, observed  # chi-square, 7 degrees of freedom, p = 0.001
+
+
+def test_many_generations_of_mutation_pile_no_mass_on_the_bounds():
+    P, D = 20, 3
+    rng = np.random.default_rng(0)
+    lin = Lineage.founders(np.arange(P), 0)
+    u = rng.random((P, D))
+    cfg = EvolutionConfig(elitism=0, mutation_std=0.3, crossover_eta=2.0)
+    values = []
+    for g in range(60):
+        u, lin = next_generation(u, rng.random(P), lin, np.full(P, -1), g, P * (g + 1), cfg, rng)
+        values.append(u)
+    values = np.concatenate(values)
+    assert (values >= 0).all() and (values <= 1).all()
+    assert np.mean((values < 1e-6) | (values > 1 - 1e-6)) == 0  # clipping would pile here
+    near = np.mean((values < 0.05) | (values > 0.95))
+    assert 0.05 < near < 0.14  # neutral drift keeps a uniform spread: 0.1 there (clipping: 0.3)
