@@ -31,10 +31,12 @@ class ConfigError(ValueError):
 
 
 class Strict(BaseModel):
-    """Base of every config section: unknown fields are errors, values are immutable and
-    defaults are validated like given values."""
+    """Base of every config section: unknown fields are errors, numbers must be finite, values
+    are immutable and defaults are validated like given values."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -57,6 +59,7 @@ _TYPE_WORDS = {
     "dict_type": "must be a mapping",
     "list_type": "must be a list",
     "model_type": "must be a mapping",
+    "finite_number": "must be a finite number",
     "missing": "is required",
     "extra_forbidden": "unknown field",
 }
@@ -76,15 +79,28 @@ def _problem(e: dict) -> str:
     return e["msg"].removeprefix("Value error, ")
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _key(part: Any) -> str:
+    """A field path part as written, or quoted where it would not read as one on a line."""
+    text = str(part)
+    if text and text.isprintable() and text.strip() == text and "." not in text:
+        return text
+    return _short(text, 30)
+
+
 def format_validation_error(err: ValidationError, source: str, prefix: str = "") -> list[str]:
     """One line per problem: ``source: prefix.field.path: problem, got value``."""
     lines = []
     for e in err.errors():
-        path = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "")
+        path = ".".join([prefix] * bool(prefix) + [_key(p) for p in e["loc"]])
         msg = _problem(e)
         if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
             if not isinstance(e["input"], dict) and e["type"] != "value_error":
-                msg = f"{msg}, got {e['input']!r}"
+                msg = f"{msg}, got {_short(e['input'])}"
         lines.append(f"{source}: {path}: {msg}" if path else f"{source}: {msg}")
     return lines
 
@@ -119,23 +135,60 @@ def resolve_path(value: str | None, info: ValidationInfo) -> str | None:
     return str(base / value)
 
 
+# A YAML file may name the same node many times through anchors and aliases; expanded, a few
+# lines can stand for billions of values (the "billion laughs"). Configs are small: refuse more.
+MAX_VALUES = 100_000
+
+
+def _too_big(data: Any, budget: int = MAX_VALUES) -> bool:
+    """Does `data`, with aliases expanded, hold more than `budget` values? Stops counting early."""
+    stack, seen = [data], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > budget:
+            return True
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """One line for a YAML syntax or constructor error."""
+    what = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None)
+    mark = getattr(err, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"{context + ': ' if context else ''}{what}{where}"
+
+
 def read_yaml(path: str | Path) -> dict:
-    """`yaml.safe_load` a file into a dict; problems become `ConfigError`."""
+    """`yaml.safe_load` a file into a dict (no tags that build objects, so nothing in it runs);
+    problems become `ConfigError`."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError([f"{path}: cannot read: {err.strerror}"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([f"{path}: not a UTF-8 text file"]) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError([f"{path}: not UTF-8 text (byte {err.start})"]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise ConfigError([f"{path}: not valid YAML: {err}"]) from None
+        raise ConfigError([f"{path}: not valid YAML: {_yaml_problem(err)}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: not valid YAML: nested too deeply"]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: top level must be a mapping, got {type(data).__name__}"])
+    if _too_big(data):
+        raise ConfigError(
+            [f"{path}: holds more than {MAX_VALUES} values once its aliases are expanded"]
+        )
     return data
 
 
