@@ -12,8 +12,10 @@ continues, which gives the same archive as a run that was never interrupted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -46,6 +48,23 @@ def derived_rng(*keys: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(k) for k in keys]))
 
 
+# A task that raises is rerun this many times before the run stops (a worker that dies is
+# handled by Dask: its tasks move to other workers, up to `distributed.scheduler.allowed-failures`).
+TRIAL_RETRIES = 2
+
+
+class TrialFailed(RuntimeError):
+    """A trial kept failing; the message names the generation, trial and seed."""
+
+
+def run_id(cfg: RunConfig) -> str:
+    """Names this run's Dask tasks: a hash of the config (seed included) and the start time and
+    process, so two runs sharing a scheduler, even of one config and seed, never share a task.
+    Keys do not enter any result."""
+    digest = hashlib.sha256(config_fingerprint(cfg).encode()).hexdigest()[:10]
+    return f"{digest}-{time.time_ns():x}-{os.getpid()}"
+
+
 class _GenerationProblem(Problem):
     """EvoTorch's view: maximise fitness over the unit cube; evaluating a batch runs one
     generation of trials (or replays it from the archive)."""
@@ -75,6 +94,7 @@ class Evolution:
         self.mates = np.full(cfg.population.size, -1, np.int64)
         self.weights: dict[int, dict] = {}  # uid -> state dict (policy inheritance)
         self.rows: list[dict] = []
+        self.run_id = run_id(cfg)
 
     # -- the search ----------------------------------------------------------------------------
     def run(self) -> list[dict]:
@@ -154,7 +174,7 @@ class Evolution:
         names = self.genome.names
         inherit = cfg.evolution.inheritance == "inherit" and g > 0
         want_weights = cfg.evolution.checkpoint_top > 0 or cfg.evolution.inheritance == "inherit"
-        futures = []
+        futures, seeds = [], []
         for t, members in enumerate(trials):
             uids = lin.uid[members]
             seed = derived_seed(cfg.seed, g, 5, t)
@@ -180,13 +200,15 @@ class Evolution:
                     kinship_matrix=K,
                     init_states=init,
                     return_weights=want_weights,
-                    key=f"trial-g{g}-t{t}-{cfg.seed}",
+                    key=f"trial-{self.run_id}-g{g}-t{t}",
                     pure=False,
+                    retries=TRIAL_RETRIES,
                 )
             )
-        return self._gather(g, futures)
+            seeds.append(seed)
+        return self._gather(g, futures, seeds)
 
-    def _gather(self, g: int, futures: list) -> list[TrialResult]:
+    def _gather(self, g: int, futures: list, seeds: list[int]) -> list[TrialResult]:
         from distributed import as_completed
         from tqdm import tqdm
 
@@ -198,8 +220,19 @@ class Evolution:
         )  # fmt: skip
         steps, t0 = 0, time.perf_counter()
         for fut in as_completed(futures):
-            r = fut.result()
-            results[index[fut.key]] = r
+            t = index[fut.key]
+            try:
+                r = fut.result()
+            except Exception as err:  # the task raised TRIAL_RETRIES + 1 times, or its workers died
+                for other in futures:
+                    other.cancel()
+                bar.close()
+                raise TrialFailed(
+                    f"generation {g}, trial {t} (seed {seeds[t]}) failed after {TRIAL_RETRIES} "
+                    f"retries: {type(err).__name__}: {err}. Generations 0..{g - 1} are in "
+                    f"{self.archive}; fix the cause and continue with --resume"
+                ) from err
+            results[t] = r
             steps += r.agent_steps
             bar.update(1)
             bar.set_postfix(steps_s=f"{steps / (time.perf_counter() - t0):.0f}")

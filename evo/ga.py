@@ -89,8 +89,8 @@ def next_generation(
 
     with torch.random.fork_rng(devices=[]):  # EvoTorch's functional operators draw from it
         torch.manual_seed(seed)
-        ut = torch.as_tensor(u, dtype=torch.float64)
-        a, b = _parents(ut, torch.as_tensor(fitness, dtype=torch.float64), n_pairs, cfg)
+        ut = torch.tensor(u, dtype=torch.float64)
+        a, b = _parents(ut, torch.tensor(fitness, dtype=torch.float64), n_pairs, cfg)
         index_of = lineage.row_of()
         for k in range(n_pairs):
             partner = index_of.get(int(mate[a[k]]), -1)

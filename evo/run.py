@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     if done:
         print(f"resuming after generation {done - 1} of {cfg.population.generations}", flush=True)
 
-    from evo.evolution import Evolution
+    from evo.evolution import Evolution, TrialFailed
 
     evolution = Evolution(cfg, out, client, progress=not args.quiet)
     signal.signal(signal.SIGTERM, _interrupt)  # a polite kill stops like Ctrl-C
@@ -106,6 +106,10 @@ def main(argv: list[str] | None = None) -> None:
     except ArchiveError as err:
         _close(client, cluster)
         _fail(str(err))
+    except TrialFailed as err:
+        _close(client, cluster)
+        print(f"\nstopped: {err}", file=sys.stderr)
+        sys.exit(1)
     _close(client, cluster)
     _summary(rows, archive)
 

@@ -6,6 +6,7 @@ Dask task can call it anywhere and get the same answer bit for bit on CPU.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -57,6 +58,8 @@ def run_trial(
     kinship_matrix: K given directly (float[N, N]); skips building it from `kinship`.
     callback: called with each update's learning-curve row (progress display).
     """
+    if os.environ.get("KINEVO_FAULT_TRIAL_SEED") == str(seed):  # test hook: a failing trial
+        raise RuntimeError(f"injected fault in the trial of seed {seed}")
     uids = np.asarray(uids, np.int64)
     if len(uids) != world.n_agents:
         raise ValueError(f"a trial places {world.n_agents} agents, got {len(uids)} uids")
