@@ -1,5 +1,10 @@
-"""Analysis of run archives (metrics and plots come with the analysis issue)."""
+"""Analysis of run archives (metrics and plots come with the analysis issue).
 
-from evo.archive import open_archive
+`open_archive(path)` is the public reader: the run's complete generations as one lazy xarray
+Dataset whose variables carry `description` and `units` attrs (the schema is
+`evo.archive.VARIABLES`; `ArchiveError` for a missing, uncommitted or other-schema archive).
+"""
 
-__all__ = ["open_archive"]
+from evo.archive import VARIABLES, ArchiveError, open_archive
+
+__all__ = ["VARIABLES", "ArchiveError", "open_archive"]

@@ -1,21 +1,38 @@
-"""One Zarr (v3) store per run, appended one generation at a time, read as one xarray Dataset.
+"""The run archive: its schema, and one Zarr (v3) store per run, appended one generation at a
+time and read as one xarray Dataset.
+
+The schema is the table `VARIABLES` below: every variable and coordinate with its dims, dtype,
+units and description (the last two are written into its attrs, so the archive describes
+itself). `generation_dataset` builds one generation from plain arrays and checks each against
+the table; the run loop computes values and calls it, nothing else assembles the schema.
+The store carries `kinevo_schema` (SCHEMA_VERSION) and `open_archive` refuses any other.
 
 A generation is committed by writing its arrays first and raising the group attribute
 `kinevo_complete_generations` last; readers slice to that count and a resumed writer first
 cuts away anything a killed run appended beyond it. So a generation is in the archive
 completely or not at all.
+
+Adding a variable: one line in `VARIABLES`, and the value for it where the run loop computes
+the others (`Evolution._record` in evo/evolution.py).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 import zarr
 
+from world.layout import COUNTERS
+
 COMPLETE = "kinevo_complete_generations"
+SCHEMA = "kinevo_schema"
+# 1: the layout before the schema had a version (21 counter variables, uid a variable).
+SCHEMA_VERSION = 2
 # Wall-clock figures differ between otherwise identical runs.
 TIMING_VARS = ("seconds", "agent_steps_per_s")
 
@@ -24,6 +41,169 @@ class ArchiveError(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class Variable:
+    dims: tuple[str, ...]  # given as one space-separated string
+    dtype: str  # numpy dtype name; "str" for labels
+    units: str  # "1" for dimensionless, "label" for names
+    description: str
+    coord: bool = False  # a coordinate (labels along dims) rather than a data variable
+
+    def __post_init__(self):
+        if isinstance(self.dims, str):
+            object.__setattr__(self, "dims", tuple(self.dims.split()))
+
+
+# Every dimension has an index coordinate of its own name (listed first below), which
+# `generation_dataset` makes; every other entry is a value the run loop gives.
+DIMENSIONS = ("generation", "individual", "gene", "counter", "trial", "slot", "slot_other")
+
+# fmt: off
+VARIABLES: dict[str, Variable] = {
+    # name: Variable(dims, dtype, units,
+    #                description, coord=...)
+    # -- dimension coordinates (generation_dataset makes them)
+    "generation": Variable("generation", "int64", "generation",
+                           "generation number; 0 holds the founders", coord=True),
+    "individual": Variable("individual", "int64", "1",
+                           "position in the population (row of the searcher's population)",
+                           coord=True),
+    "gene": Variable("gene", "str", "label",
+                     "gene name, as declared in the config (kinevo.genes)", coord=True),
+    "counter": Variable("counter", "str", "label",
+                        "behaviour counter name (world.layout.COUNTERS)", coord=True),
+    "trial": Variable("trial", "int64", "1",
+                      "trial (one world of agents_per_trial individuals) in the generation",
+                      coord=True),
+    "slot": Variable("slot", "int64", "1", "agent slot in a trial's world", coord=True),
+    "slot_other": Variable("slot_other", "int64", "1",
+                           "agent slot in a trial's world, second axis of slot x slot",
+                           coord=True),
+    # -- individuals
+    "uid": Variable("generation individual", "int64", "uid",
+                    "unique id of the individual over the run (an elite keeps its uid)",
+                    coord=True),
+    "genome": Variable("generation individual gene", "float64", "gene's own units",
+                       "gene values the individual lived with (decoded search_point)"),
+    "search_point": Variable("generation individual gene", "float64", "1",
+                             "the searcher's point in the unit cube, one axis per gene"),
+    "fitness": Variable("generation individual", "float64", "hearts per episode",
+                        "own hearts per episode (TrialResult.fitness), mean over its trials"),
+    "parent_a": Variable("generation individual", "int64", "uid",
+                         "first parent (weights come from it when inherited); -1: founder"),
+    "parent_b": Variable("generation individual", "int64", "uid",
+                         "second parent; -1: founder"),
+    "born": Variable("generation individual", "int64", "generation",
+                     "generation the individual was born in"),
+    "mate": Variable("generation individual", "int64", "uid",
+                     "partner it bonded with most often (ties: lowest uid); -1: none"),
+    "counters": Variable("generation individual counter", "int64", "count",
+                         "own behaviour summed over its trials' training episodes: energy "
+                         "counters in energy units, *_steps in agent-steps, others events"),
+    # -- trials
+    "trial_uids": Variable("generation trial slot", "int64", "uid",
+                           "individual placed in each slot of each trial"),
+    "kinship": Variable("generation trial slot slot_other", "float32", "1",
+                        "kinship matrix K the trial's agents lived with (K_ii = 1)"),
+    # -- the population
+    "best_fitness": Variable("generation", "float64", "hearts per episode",
+                             "highest fitness in the generation"),
+    "mean_fitness": Variable("generation", "float64", "hearts per episode",
+                             "mean fitness of the generation"),
+    "gene_mean": Variable("generation gene", "float64", "gene's own units",
+                          "population mean of each gene"),
+    "bonds": Variable("generation", "int64", "count",
+                      "mate bonds formed in the generation's trials"),
+    "nan_skips": Variable("generation", "int64", "count",
+                          "PPO updates skipped by the non-finite guard, all trials"),
+    # -- wall-clock figures: they differ between identical runs, `identical` skips them
+    "seconds": Variable("generation", "float64", "s",
+                        "wall-clock time of the generation, trials and bookkeeping"),
+    "agent_steps_per_s": Variable("generation", "float64", "agent-steps per second",
+                                  "agent-steps simulated in the trials per wall-clock second"),
+}
+# fmt: on
+GIVEN = tuple(name for name in VARIABLES if name not in DIMENSIONS)  # what the run loop supplies
+
+
+def generation_dataset(
+    generation: int, values: Mapping[str, object], gene_names: Sequence[str]
+) -> xr.Dataset:
+    """One generation of the archive, checked against `VARIABLES`.
+
+    values: every name in GIVEN -> its array for this generation, without the generation axis
+    (fitness: float64[P], counters: int64[P, len(COUNTERS)] in COUNTERS order, kinship:
+    float32[T, n, n], best_fitness: a scalar ...). The sizes of individual, trial and slot come
+    from the values; gene and counter from `gene_names` and world.layout.COUNTERS. Raises
+    ValueError naming the variable for a missing or unknown name, a shape that does not fit its
+    dims, or a dtype that cannot be stored as the table's without loss.
+    """
+    unknown = sorted(set(values) - set(GIVEN))
+    if unknown:
+        raise ValueError(f"unknown archive variable(s) {unknown}; the schema has {list(GIVEN)}")
+    missing = [name for name in GIVEN if name not in values]
+    if missing:
+        raise ValueError(f"archive variable(s) {missing} missing from generation {generation}")
+    sizes = {"gene": len(gene_names), "counter": len(COUNTERS)}
+    source = {"gene": "the gene names", "counter": "world.layout.COUNTERS"}
+    arrays = {}
+    for name in GIVEN:
+        var = VARIABLES[name]
+        arr = np.asarray(values[name])
+        want = np.dtype(var.dtype)
+        if not np.can_cast(arr.dtype, want, casting="safe"):
+            raise ValueError(f"{name}: dtype {arr.dtype} cannot be stored as {want} without loss")
+        dims = var.dims[1:]
+        if arr.ndim != len(dims):
+            raise ValueError(f"{name}: expected dims {dims}, got an array of shape {arr.shape}")
+        for dim, n in zip(dims, arr.shape, strict=True):
+            key = "slot" if dim == "slot_other" else dim  # a slot x slot matrix is square
+            if sizes.setdefault(key, n) != n:
+                raise ValueError(
+                    f"{name}: shape {arr.shape} for dims {dims}, but {dim} has size "
+                    f"{sizes[key]} (from {source.get(key, key)})"
+                )
+            source.setdefault(key, name)
+        arrays[name] = arr.astype(want)[None]
+    coords = {
+        "generation": [int(generation)],
+        "individual": np.arange(sizes["individual"]),
+        "gene": np.array(list(gene_names), dtype=object),
+        "counter": np.array(COUNTERS, dtype=object),
+        "trial": np.arange(sizes["trial"]),
+        "slot": np.arange(sizes["slot"]),
+        "slot_other": np.arange(sizes["slot"]),
+    }
+    ds = xr.Dataset(
+        {n: (VARIABLES[n].dims, a) for n, a in arrays.items() if not VARIABLES[n].coord},
+        coords={
+            **{d: (d, np.asarray(v, dtype=_dtype(d))) for d, v in coords.items()},
+            **{n: (VARIABLES[n].dims, a) for n, a in arrays.items() if VARIABLES[n].coord},
+        },
+        attrs={SCHEMA: SCHEMA_VERSION},
+    )
+    for name in ds.variables:
+        var = VARIABLES[name]
+        ds[name].attrs.update(description=var.description, units=var.units)
+    return ds
+
+
+def _dtype(name: str):
+    return object if VARIABLES[name].dtype == "str" else np.dtype(VARIABLES[name].dtype)
+
+
+def schema_table() -> str:
+    """The schema as a Markdown table (variable, dims, dtype, units, description)."""
+    rows = ["| variable | dims | dtype | units | description |", "|---|---|---|---|---|"]
+    for name, v in VARIABLES.items():
+        kind = " (coordinate)" if v.coord else ""
+        rows.append(
+            f"| `{name}`{kind} | {', '.join(v.dims)} | {v.dtype} | {v.units} | {v.description} |"
+        )
+    return "\n".join(rows)
+
+
+# -- the store --------------------------------------------------------------------------------
 def complete_generations(path: str | Path) -> int:
     """Generations fully written (0 when the store is missing or was never committed)."""
     path = Path(path)
@@ -39,12 +219,28 @@ def stored_attrs(path: str | Path) -> dict:
     return dict(zarr.open_group(Path(path), mode="r").attrs)
 
 
+def check_schema(path: str | Path) -> None:
+    """Raise ArchiveError unless the store at `path` was written with this SCHEMA_VERSION."""
+    path = Path(path)
+    found = stored_attrs(path).get(SCHEMA, 1)  # archives before the version attr: schema 1
+    if found != SCHEMA_VERSION:
+        raise ArchiveError(
+            f"{path}: archive schema {found}, but this kinevo reads and writes schema "
+            f"{SCHEMA_VERSION}; open it with the kinevo that wrote it (or xarray.open_zarr), "
+            "or start the run again with --force"
+        )
+
+
 def open_archive(path: str | Path) -> xr.Dataset:
-    """The archive's complete generations as one lazily loaded Dataset."""
+    """The archive's complete generations as one lazily loaded Dataset.
+
+    Every variable's attrs say what it is (`description`) and in which `units`; `VARIABLES`
+    lists them. Behaviour counters: `ds.counters.sel(counter="hearts")`."""
     path = Path(path)
     n = complete_generations(path)
     if n == 0:
         raise ArchiveError(f"{path}: no complete generation in this archive")
+    check_schema(path)
     ds = xr.open_zarr(path, consolidated=False)
     ds = ds.isel(generation=slice(0, n))
     for key in ("config",):
@@ -63,7 +259,7 @@ def _truncate(path: Path, n: int) -> None:
 
 
 def append_generation(path: str | Path, ds: xr.Dataset, attrs: dict | None = None) -> int:
-    """Write one generation (a Dataset with generation of length 1) and commit it.
+    """Write one generation (from `generation_dataset`) and commit it.
     `attrs` (config, seed, versions) are written with it. Returns the complete count."""
     path = Path(path)
     n = complete_generations(path)
@@ -71,9 +267,11 @@ def append_generation(path: str | Path, ds: xr.Dataset, attrs: dict | None = Non
         raise ArchiveError(
             f"{path}: expected generation {n} next, got {int(ds.generation.values[0])}"
         )
+    if n > 0:
+        check_schema(path)
     # xarray rewrites the group attributes on every write: they carry the old count until the
     # new generation's arrays are all in.
-    ds = ds.assign_attrs({**(attrs or {}), COMPLETE: n})
+    ds = ds.assign_attrs({**(attrs or {}), SCHEMA: SCHEMA_VERSION, COMPLETE: n})
     if n == 0:
         ds.to_zarr(path, mode="w", zarr_format=3, consolidated=False)
     else:
@@ -85,7 +283,7 @@ def append_generation(path: str | Path, ds: xr.Dataset, attrs: dict | None = Non
 
 
 def read_generation(path: str | Path, generation: int) -> xr.Dataset:
-    """One complete generation, loaded into memory."""
+    """One complete generation, loaded into memory (no generation axis)."""
     ds = open_archive(path)
     if generation >= ds.sizes["generation"]:
         raise ArchiveError(f"{path}: generation {generation} is not complete")
@@ -93,10 +291,10 @@ def read_generation(path: str | Path, generation: int) -> xr.Dataset:
 
 
 def identical(a: str | Path, b: str | Path, skip: tuple[str, ...] = TIMING_VARS) -> list[str]:
-    """Names of variables that differ between two archives (empty when equal)."""
+    """Names of variables and coordinates that differ between two archives (empty when equal)."""
     da, db = open_archive(a), open_archive(b)
-    diffs = [k for k in sorted(set(da.data_vars) ^ set(db.data_vars))]
-    for k in sorted(set(da.data_vars) & set(db.data_vars)):
+    diffs = sorted(set(da.variables) ^ set(db.variables))
+    for k in sorted(set(da.variables) & set(db.variables)):
         if k in skip:
             continue
         if not np.array_equal(da[k].values, db[k].values):
@@ -104,3 +302,7 @@ def identical(a: str | Path, b: str | Path, skip: tuple[str, ...] = TIMING_VARS)
     if da.sizes != db.sizes:
         diffs.append("sizes")
     return diffs
+
+
+if __name__ == "__main__":
+    print(schema_table())

@@ -26,7 +26,13 @@ import torch
 import xarray as xr
 from evotorch import Problem, SolutionBatch
 
-from evo.archive import ArchiveError, append_generation, complete_generations, read_generation
+from evo.archive import (
+    ArchiveError,
+    append_generation,
+    complete_generations,
+    generation_dataset,
+    read_generation,
+)
 from evo.checkpoint import save_checkpoint
 from evo.config import RunConfig
 from evo.ga import next_generation
@@ -247,63 +253,57 @@ class Evolution:
 
     # -- archive ---------------------------------------------------------------------------
     def _record(self, g, u, genes, trials, results, seconds) -> np.ndarray:
+        """Archive generation g (the schema is evo.archive's) and return its fitness."""
         cfg, lin = self.cfg, self.lineage
         P, n = cfg.population.size, cfg.population.agents_per_trial
-        fit_sum = np.zeros(P)
-        plays = np.zeros(P)
-        counters = {c: np.zeros(P, np.int64) for c in COUNTERS}
-        nan_skips = 0
+        fit_sum, plays = np.zeros(P), np.zeros(P)
+        counters = np.zeros((P, len(COUNTERS)), np.int64)
         partners: list[Counter] = [Counter() for _ in range(P)]
         row_of = lin.row_of()
         trial_uids = np.zeros((len(trials), n), np.int64)
         kinship = np.zeros((len(trials), n, n), np.float32)
-        agent_steps = 0
         for t, (members, r) in enumerate(zip(trials, results, strict=True)):
             fit_sum[members] += r.fitness
             plays[members] += 1
-            for c in COUNTERS:
-                counters[c][members] += r.counters[c]
-            nan_skips += int(r.nan_skips.sum())
+            counters[members] += np.stack([r.counters[c] for c in COUNTERS], axis=1)
             for a, b in r.bonds:
                 partners[row_of[int(a)]][int(b)] += 1
                 partners[row_of[int(b)]][int(a)] += 1
             trial_uids[t] = r.uids
             kinship[t] = r.kinship
-            agent_steps += r.agent_steps
         fitness = fit_sum / plays
         mate = np.array(
             [min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] if c else -1 for c in partners],
             np.int64,
         )
+        agent_steps = sum(r.agent_steps for r in results)
         self._keep_weights(g, trials, results, fitness, genes)
-        ds = xr.Dataset(
-            {
-                "genome": (("generation", "individual", "gene"), genes[None]),
-                "search_point": (("generation", "individual", "gene"), u[None]),
-                "fitness": (("generation", "individual"), fitness[None]),
-                "uid": (("generation", "individual"), lin.uid[None]),
-                "parent_a": (("generation", "individual"), lin.parent_a[None]),
-                "parent_b": (("generation", "individual"), lin.parent_b[None]),
-                "born": (("generation", "individual"), lin.born[None]),
-                "mate": (("generation", "individual"), mate[None]),
-                **{c: (("generation", "individual"), v[None]) for c, v in counters.items()},
-                "trial_uids": (("generation", "trial", "slot"), trial_uids[None]),
-                "kinship": (("generation", "trial", "slot", "slot_other"), kinship[None]),
-                "best_fitness": (("generation",), [fitness.max()]),
-                "mean_fitness": (("generation",), [fitness.mean()]),
-                "gene_mean": (("generation", "gene"), genes.mean(0)[None]),
-                "bonds": (("generation",), [int(sum(len(r.bonds) for r in results))]),
-                "nan_skips": (("generation",), [nan_skips]),
-                "seconds": (("generation",), [seconds]),
-                "agent_steps_per_s": (("generation",), [agent_steps / max(seconds, 1e-9)]),
-            },
-            coords={"generation": [g], "gene": np.array(self.genome.names, dtype=object)},
-        )
+        values = {
+            "uid": lin.uid,
+            "genome": genes,
+            "search_point": u,
+            "fitness": fitness,
+            "parent_a": lin.parent_a,
+            "parent_b": lin.parent_b,
+            "born": lin.born,
+            "mate": mate,
+            "counters": counters,
+            "trial_uids": trial_uids,
+            "kinship": kinship,
+            "best_fitness": fitness.max(),
+            "mean_fitness": fitness.mean(),
+            "gene_mean": genes.mean(0),
+            "bonds": sum(len(r.bonds) for r in results),
+            "nan_skips": sum(int(r.nan_skips.sum()) for r in results),
+            "seconds": seconds,
+            "agent_steps_per_s": agent_steps / max(seconds, 1e-9),
+        }
+        ds = generation_dataset(g, values, self.genome.names)
         attrs = {"config": self.cfg.model_dump_json(), "seed": self.cfg.seed, **package_versions()}
         t_write = time.perf_counter()
         append_generation(self.archive, ds, attrs)
         self.mates = mate
-        self._report(g, fitness, genes, counters, ds)
+        self._report(g, ds.isel(generation=0))
         self.rows[-1]["timing"] = {
             "generation_s": seconds,
             "trials_s": float(sum(r.seconds for r in results)),
@@ -315,22 +315,20 @@ class Evolution:
     def _replay(self, g: int, u: np.ndarray) -> np.ndarray:
         ds = read_generation(self.archive, g)
         if not (
-            np.array_equal(ds["uid"].values, self.lineage.uid)
-            and np.allclose(ds["search_point"].values, u, atol=1e-12)
+            np.array_equal(ds.uid.values, self.lineage.uid)
+            and np.allclose(ds.search_point.values, u, atol=1e-12)
         ):
             raise ArchiveError(
                 f"{self.archive}: generation {g} in the archive does not match this config and "
                 "seed; refusing to mix runs"
             )
-        self.mates = ds["mate"].values.astype(np.int64)
+        self.mates = ds.mate.values.astype(np.int64)
         if self.cfg.evolution.inheritance == "inherit":
             path = self.out / "weights" / f"g{g}.pt"
             stored = torch.load(path, map_location="cpu", weights_only=True)
             self.weights = {int(k): v for k, v in stored.items()}
-        fitness = ds["fitness"].values
-        counters = {c: ds[c].values for c in COUNTERS}
-        self._report(g, fitness, ds["genome"].values, counters, ds, replayed=True)
-        return fitness
+        self._report(g, ds, replayed=True)
+        return ds.fitness.values
 
     def _keep_weights(self, g, trials, results, fitness, genes) -> None:
         cfg, lin = self.cfg, self.lineage
@@ -359,15 +357,17 @@ class Evolution:
                 fitness=float(fitness[k]),
             )
 
-    def _report(self, g, fitness, genes, counters, ds, replayed=False) -> None:
+    def _report(self, g: int, ds: xr.Dataset, replayed: bool = False) -> None:
+        """One progress row and log line from one archived generation (no generation axis)."""
+        fitness, counters = ds.fitness.values, ds.counters
         row = {
             "generation": g,
             "best": float(fitness.max()),
             "mean": float(fitness.mean()),
-            **{f"mean_{n}": float(genes[:, k].mean()) for k, n in enumerate(self.genome.names)},
-            "bonds": int(ds["bonds"].values.ravel()[0]),
-            "attacks": int(counters["attacks_made"].sum()),
-            "energy_shared": int(counters["energy_shared_given"].sum()),
+            **{f"mean_{n}": float(ds.genome.sel(gene=n).mean()) for n in self.genome.names},
+            "bonds": int(ds.bonds),
+            "attacks": int(counters.sel(counter="attacks_made").sum()),
+            "energy_shared": int(counters.sel(counter="energy_shared_given").sum()),
         }
         self.rows.append(row)
         genes_txt = " ".join(f"{n} {row['mean_' + n]:.3g}" for n in self.genome.names)

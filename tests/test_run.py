@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evo.archive import complete_generations, identical, open_archive
+from analysis import open_archive
+from evo.archive import complete_generations, identical
 from world.layout import COUNTERS
 
 ROOT = Path(__file__).parents[1]
@@ -42,8 +43,11 @@ def test_smoke_run_writes_a_complete_archive(reference):
     ds = open_archive(out / "archive.zarr")
     assert ds.sizes["generation"] == 2 and ds.sizes["individual"] == 4 and ds.sizes["gene"] == 2
     assert list(ds.gene.values) == ["kin_weight", "learning_rate"]
-    for name in ["genome", "fitness", "uid", "parent_a", "parent_b", "mate", "kinship", *COUNTERS]:
-        assert name in ds, name
+    for name in ["genome", "fitness", "parent_a", "parent_b", "mate", "kinship", "counters"]:
+        assert name in ds.data_vars, name
+    assert "uid" in ds.coords and list(ds.counter.values) == list(COUNTERS)
+    assert (ds.counters.sel(counter="hearts") >= 0).all()
+    assert ds.attrs["kinevo_schema"] == 2
     cfg = ds.attrs["config"]
     assert cfg["population"]["size"] == 4 and ds.attrs["seed"] == 0 and "version_torch" in ds.attrs
     g0, g1 = ds.isel(generation=0), ds.isel(generation=1)
@@ -149,6 +153,21 @@ def test_a_different_config_is_not_mixed_into_an_existing_archive(reference, tmp
     assert r.returncode == 2 and "different config" in r.stderr
     r = evo_run(SMOKE, "--out", out)
     assert r.returncode == 2 and "--resume continues it" in r.stderr
+    assert _digest(out) == before
+
+
+def test_resuming_an_archive_of_an_older_schema_exits_2_and_leaves_it(reference, tmp_path):
+    import shutil
+
+    import zarr
+
+    out = tmp_path / "old"
+    shutil.copytree(reference[0], out)
+    del zarr.open_group(out / "archive.zarr", mode="r+").attrs["kinevo_schema"]  # as before v2
+    before = _digest(out)
+    r = evo_run(SMOKE, "--out", out, "--resume", "--workers", 1)
+    assert r.returncode == 2
+    assert f"{out / 'archive.zarr'}: archive schema 1, but this kinevo reads" in r.stderr, r.stderr
     assert _digest(out) == before
 
 
