@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from world.config import ConfigError, validate_section
 
@@ -33,9 +33,19 @@ class PPOConfig(BaseModel):
     target_kl: float | None = Field(None, gt=0, description="stop the epochs above this KL")
     hidden: int = Field(128, ge=8, description="width of the torso")
     channels: int = Field(32, ge=4, description="conv channels")
+    policy: str = Field(
+        "patch-v2", description="network by name, from evo.policy.POLICIES (conv-v1: the first)"
+    )
     recurrent: bool = Field(False, description="add a GRU core (in-context learning)")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda if available")
     torch_threads: int = Field(1, ge=1, description="CPU threads torch may use in a trial")
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, name: str) -> str:
+        from evo.policy import check_policy_name  # the table lives beside the networks
+
+        return check_policy_name(name)
 
     @model_validator(mode="after")
     def _sizes(self) -> PPOConfig:
