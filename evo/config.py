@@ -34,7 +34,7 @@ class PPOConfig(BaseModel):
     hidden: int = Field(128, ge=8, description="width of the torso")
     channels: int = Field(32, ge=4, description="conv channels")
     policy: str = Field(
-        "patch-v2", description="network by name, from evo.policy.POLICIES (conv-v1: the first)"
+        "strided-v2", description="network by name, from evo.policy.POLICIES (conv-v1: the first)"
     )
     recurrent: bool = Field(False, description="add a GRU core (in-context learning)")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda if available")

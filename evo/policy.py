@@ -4,10 +4,10 @@ A policy is one agent's network over the uint8 observation planes (channels last
 world writes them) plus the own-state vector, with an optional GRU core and actor and critic
 heads. `POLICIES` names every network; `make_policy` builds the one a `PPOConfig` names:
 
-- ``patch-v2`` (default): each channel scaled by its own maximum (`world.encoding`), 3x3
-  patches taken with stride 2 (a strided first layer as one gather), then a dense layer. It
-  is written for stacked weights (`batched_step`): every op is one batched matmul over the
-  individuals, about 75k multiply-adds per sample at channels 16 / hidden 64.
+- ``strided-v2`` (default): each channel scaled by its own maximum (`world.encoding`), one
+  3x3 conv with stride 2, then a dense layer. It is written for stacked weights
+  (`batched_step`): one grouped conv and a few batched matmuls run every individual's own
+  network at once, about 75k multiply-adds per sample at channels 16 / hidden 64.
 - ``conv-v1``: the first network, kept unchanged so old checkpoints load and both can be
   measured side by side: every plane divided by 255, a 3x3 conv at full resolution, a
   strided conv, a dense layer; run over individuals with `torch.func.vmap`.
@@ -141,13 +141,14 @@ def _affine(p: dict, name: str, x: torch.Tensor) -> torch.Tensor:
     return torch.baddbmm(p[f"{name}.bias"].unsqueeze(1), x, p[f"{name}.weight"])
 
 
-class PatchPolicy(nn.Module):
-    """patch-v2: per-channel scaled planes, a strided 3x3 patch layer, a dense layer, heads.
+class StridedPolicy(nn.Module):
+    """strided-v2: per-channel scaled planes, one strided 3x3 conv, a dense layer, heads.
 
-    Weights are stored [in, out] so a stack of them over G individuals is used directly by
-    `torch.baddbmm`; `batched_step` / `batched_unroll` run G networks at once, and
-    `forward` / `unroll` run this one network through the same code (G = 1).
-    """
+    `batched_step` / `batched_unroll` run G networks at once with stacked weights: the conv
+    as one grouped convolution (group g = individual g), the dense layers as batched
+    matmuls (`torch.baddbmm`, weights stored [in, out]); `forward` / `unroll` run this one
+    network through the same code (G = 1). The per-channel scale is folded into the conv
+    weights at use time, which equals scaling the input (same outputs, same gradients)."""
 
     def __init__(
         self,
@@ -163,22 +164,16 @@ class PatchPolicy(nn.Module):
     ):
         super().__init__()
         V, _, C = obs_shape
+        self.obs_shape, self.n_self = tuple(obs_shape), n_self
         self.recurrent = recurrent
         self.hidden = hidden
         self.n_actions = n_actions
-        side = (V - kernel) // stride + 1
-        # Flat index into a [V, V, C] window of every (patch, dy, dx, c) input, and its scale.
-        py, px, dy, dx, c = np.meshgrid(
-            np.arange(side), np.arange(side), np.arange(kernel), np.arange(kernel), np.arange(C),
-            indexing="ij",
-        )
-        index = ((py * stride + dy) * V + px * stride + dx) * C + c
+        self.channels, self.stride = channels, stride
+        self.side = (V - kernel) // stride + 1
         s = np.full(C, 1 / 255.0, np.float32) if scale is None else np.asarray(scale, np.float32)
-        self.register_buffer("patch_index", torch.from_numpy(index.reshape(-1)), persistent=False)
-        self.register_buffer("patch_scale", torch.from_numpy(s[c.reshape(-1)]), persistent=False)
-        self.patches, self.patch_in = side * side, kernel * kernel * C
-        self.patch = Dense(self.patch_in, channels)
-        self.fc = Dense(self.patches * channels + n_self, hidden)
+        self.register_buffer("scale", torch.from_numpy(s).view(1, C, 1, 1), persistent=False)
+        self.conv = layer_init(nn.Conv2d(C, channels, kernel, stride=stride))
+        self.fc = Dense(self.side * self.side * channels + n_self, hidden)
         if recurrent:
             self.gru_x = Dense(hidden, 3 * hidden, std=1.0)
             self.gru_h = Dense(hidden, 3 * hidden, std=1.0)
@@ -192,11 +187,15 @@ class PatchPolicy(nn.Module):
     # -- G networks at once: p[name] is [G, ...], inputs [G, M, ...] --------------------------
     def batched_torso(self, p: dict, grid: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
         """grid: uint8[G, M, V, V, C], own: float32[G, M, S] -> float32[G, M, hidden]."""
-        G, M = grid.shape[:2]
-        x = torch.index_select(grid.reshape(G * M, -1), 1, self.patch_index)
-        x = (x.float() * self.patch_scale).view(G, M * self.patches, self.patch_in)
-        x = torch.relu(_affine(p, "patch", x))
-        x = torch.cat([x.view(G, M, -1), own], dim=2)
+        G, M, V, _, C = grid.shape
+        # [M, V, V, G, C] in memory is a channels_last [M, G*C, V, V] batch for a grouped conv
+        x = grid.permute(1, 2, 3, 0, 4).contiguous().float()  # no copy for `ppo.members` views
+        x = x.view(M, V, V, G * C).permute(0, 3, 1, 2)
+        w = (p["conv.weight"] * self.scale).flatten(0, 1)  # [G * channels, C, k, k]
+        x = torch.conv2d(x, w, p["conv.bias"].flatten(), stride=self.stride, groups=G)
+        x = torch.relu(x).permute(0, 2, 3, 1)  # [M, side, side, G * channels]
+        x = x.reshape(M, self.side * self.side, G, self.channels).permute(2, 0, 1, 3)
+        x = torch.cat([x.reshape(G, M, -1), own], dim=2)
         return torch.relu(_affine(p, "fc", x))
 
     def batched_gru(self, p: dict, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -248,11 +247,11 @@ class PatchPolicy(nn.Module):
 
 # name -> builder(obs_shape, n_self, n_actions, channels, hidden, recurrent, scale)
 POLICIES: dict[str, Callable[..., nn.Module]] = {
-    "patch-v2": lambda *a, scale: PatchPolicy(*a, scale=scale),
+    "strided-v2": lambda *a, scale: StridedPolicy(*a, scale=scale),
     "conv-v1": lambda *a, scale: ConvPolicy(*a, scale=None),
     "conv-v1-scaled": lambda *a, scale: ConvPolicy(*a, scale=scale),
 }
-DEFAULT_POLICY = "patch-v2"
+DEFAULT_POLICY = "strided-v2"
 
 
 def check_policy_name(name: str) -> str:
@@ -278,8 +277,8 @@ def make_policy(world_cfg: WorldConfig, ppo) -> nn.Module:
 
 def count_macs(model: nn.Module) -> int:
     """Multiply-adds per sample of one forward step (dense and conv layers)."""
-    if isinstance(model, PatchPolicy):
-        macs = model.patches * model.patch.weight.numel()
+    if isinstance(model, StridedPolicy):
+        macs = model.side * model.side * model.conv.weight.numel()
         macs += model.fc.weight.numel() + model.head.weight.numel()
         if model.recurrent:
             macs += model.gru_x.weight.numel() + model.gru_h.weight.numel()

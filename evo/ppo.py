@@ -196,13 +196,23 @@ def ppo_loss(
 def member_batch(
     net: Ensemble, buf: Rollout, advantages: torch.Tensor, returns: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """The rollout in member layout, [G, T, M, ...] (M streams per member), made contiguous
-    once so that minibatches are cheap index_selects."""
+    """The rollout in member layout, made contiguous once so that minibatches are cheap
+    index_selects: [G, T, M] for scalars and own-state vectors (M streams per member);
+    the observation planes sample-major, ``grid: uint8[T, M, V, V, G, C]`` (`members`
+    turns a selection of it into [G, ...] without a copy), which lets a network read every
+    member's planes of one sample together."""
     data = {
-        "grid": buf.grid, "own": buf.own, "act": buf.actions, "logp": buf.logprobs,
-        "adv": advantages, "ret": returns, "val": buf.values, "start": buf.starts,
+        "own": buf.own, "act": buf.actions, "logp": buf.logprobs, "adv": advantages,
+        "ret": returns, "val": buf.values, "start": buf.starts,
     }  # fmt: skip
-    return {k: net.groups(v, 1).contiguous() for k, v in data.items()}
+    out = {k: net.groups(v, 1).contiguous() for k, v in data.items()}
+    out["grid"] = net.groups(buf.grid, 1).permute(1, 2, 3, 4, 0, 5).contiguous()
+    return out
+
+
+def members(grid: torch.Tensor) -> torch.Tensor:
+    """Sample-major planes [..., V, V, G, C] -> a [G, ..., V, V, C] view."""
+    return grid.movedim(-2, 0)
 
 
 def minibatches(
@@ -241,9 +251,11 @@ def update(
     counts skipped updates in `nan_skips` [G]; returns the mean of each loss statistic."""
     G, T, M = data["act"].shape
     device = data["act"].device
+    data_grid = data["grid"]
     params = list(net.params.values())
     if not ppo.recurrent:  # any (t, m) samples: flatten time into the sample axis
-        data = {k: v.flatten(1, 2) for k, v in data.items()}
+        data = {k: v.flatten(1, 2) for k, v in data.items() if k != "grid"}
+        grid = data_grid.flatten(0, 1)  # [T * M, V, V, G, C]
         size = max(1, T * M // ppo.num_minibatches)
         no_core = torch.zeros((G, size, net.hidden), device=device)
         no_start = torch.zeros((G, size), device=device)
@@ -260,9 +272,12 @@ def update(
             batches = minibatches(T * M, ppo.num_minibatches, shuffler, device)
         for idx in batches:
             if ppo.recurrent:
-                mb = {k: v.index_select(2, idx) for k, v in data.items()}
+                mb = {k: v.index_select(2, idx) for k, v in data.items() if k != "grid"}
                 logits, newvalue = net.unroll(
-                    mb["grid"], mb["own"], core0.index_select(1, idx), mb["start"]
+                    members(data_grid.index_select(1, idx)),
+                    mb["own"],
+                    core0.index_select(1, idx),
+                    mb["start"],
                 )
                 mb = {k: v.flatten(1, 2) for k, v in mb.items()}
                 logits, newvalue = logits.flatten(1, 2), newvalue.flatten(1, 2)
@@ -270,7 +285,7 @@ def update(
                 mb = {k: v.index_select(1, idx) for k, v in data.items()}
                 n = len(idx)
                 logits, newvalue, _ = net.step(
-                    mb["grid"], mb["own"], no_core[:, :n], no_start[:, :n]
+                    members(grid.index_select(0, idx)), mb["own"], no_core[:, :n], no_start[:, :n]
                 )
             loss, st = ppo_loss(logits, newvalue, mb, ppo, ent_coef)
             grads = torch.autograd.grad(loss.sum(), params)
