@@ -47,10 +47,10 @@ SEEING = WorldConfig(
     map={"kind": "scatter", "mines": 0, "chargers": 0, "altars": 1, "wall_density": 0.0},
 )
 SEEING_PPO = PPOConfig(
-    total_timesteps=32 * 64 * 40,
+    total_timesteps=32 * 64 * 64,
     num_envs=32,
     num_steps=64,
-    learning_rate=1e-3,
+    learning_rate=2.5e-3,
     channels=16,
     hidden=64,
     torch_threads=1,

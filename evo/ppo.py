@@ -118,6 +118,7 @@ def collect_rollout(world: World, net: Ensemble, buf: Rollout, sampler: torch.Ge
     B = world.n_envs
     groups = net.groups
     world_s = 0.0
+    threads = torch.get_num_threads()
     for t in range(buf.grid.shape[0]):
         buf.grid[t] = torch.from_numpy(world.obs)
         buf.own[t] = torch.from_numpy(world.self_obs)
@@ -132,6 +133,10 @@ def collect_rollout(world: World, net: Ensemble, buf: Rollout, sampler: torch.Ge
         buf.values[t] = net.ungroup(value, B)
         t_world = time.perf_counter()
         world.step(buf.actions[t].cpu().numpy().astype(np.int32))
+        # Numba's OpenMP layer shares libgomp with torch: the world's step leaves the thread
+        # count at Numba's default, so torch's own is set again (else 1-thread trials run
+        # their ops on 2 threads, which stall badly on a busy machine).
+        torch.set_num_threads(threads)
         world_s += time.perf_counter() - t_world
         buf.rewards[t] = torch.from_numpy(world.learned_rewards)
         buf.next_start.copy_(torch.from_numpy(world.dones).unsqueeze(1))
