@@ -23,7 +23,8 @@ def test_stable_baselines3_ppo_learns_on_kinevo_env_with_the_flat_encoding():
     sb3 = pytest.importorskip("stable_baselines3")
     from world.adapters import KinevoEnv
 
-    model = sb3.PPO("MlpPolicy", KinevoEnv(SEEING, seed=0, obs="flat"), seed=0, verbose=0)
+    env = KinevoEnv(SEEING, seed=0, obs="flat")
+    model = sb3.PPO("MlpPolicy", env, n_steps=1024, batch_size=256, n_epochs=4, seed=0)
     model.learn(total_timesteps=SB3_STEPS)
 
     def hearts(act, episodes=20):
