@@ -1,10 +1,13 @@
 """PPO for every agent of a trial at once, in the style of CleanRL's single-file PPO.
 
-Read top to bottom, it runs in this order: setup (world, networks, per-individual genes),
-rollout storage allocated once, then per update: learning-rate annealing, rollout in the
-batched world, GAE, and minibatch epochs of clipped policy and value losses with an entropy
-bonus, per-individual gradient clipping and a guard that skips (and counts) any individual's
-update whose loss or gradients are not finite.
+Read top to bottom, it runs in the order the algorithm does: storage allocated once
+(`Rollout`), the rollout in the batched world (`collect_rollout`, no autograd), GAE
+(`compute_advantages`), and minibatch epochs (`update`) of clipped policy and value losses
+with an entropy bonus (`ppo_loss`), per-individual gradient clipping and a guard that skips
+(and counts) any individual's update whose loss or gradients are not finite
+(`clip_and_guard`), then one Adam step for every individual at once (`evo.policy.GroupAdam`).
+`train` ties them together: setup (world, networks, per-individual genes), then per update
+learning-rate annealing, rollout, advantages, update and a logged learning-curve row.
 
 Groups: in `individual` mode each of the N agent slots is one individual with its own
 weights, optimiser state and genes (G = N, data of slot i from every env copy); in `shared`
