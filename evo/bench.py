@@ -1,11 +1,15 @@
 """Learner benchmark; prints one JSON line per figure.
 
-    python -m evo.bench                          # CPU, both modes
-    python -m evo.bench --envs 1024 --device cuda --agents 8
+    python -m evo.bench                              # CPU: both settings, modes, policies
+    python -m evo.bench --device cuda --envs 1024    # GPU
 
-For the same batch (envs x agents): the world alone stepped with random actions, then
-end-to-end PPO training (rollout + update) in `individual` and `shared` mode, with where the
-time goes (world, policy during the rollout, update) and peak memory.
+Two settings: ``runs`` is runs/population.yaml's world and ppo sections (what the shipped
+experiments train), ``large`` a 17x17 map with 8 agents, 32 envs and channels 32 / hidden
+128. For each: the world alone stepped with random actions, then end-to-end PPO training
+(rollout + update) in `individual` and `shared` mode for every policy named, with where the
+time goes (world, policy during the rollout, update), parameters and multiply-adds per
+sample, and peak memory. Policies are run in alternating rounds in this one process, so
+their ratio is measured under the same load; ``best`` and ``median`` are over rounds.
 """
 
 from __future__ import annotations
@@ -13,24 +17,44 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
-from evo.config import PPOConfig
+from evo.config import PPOConfig, ppo_config_from_dict
+from evo.policy import DEFAULT_POLICY, POLICIES, Ensemble, count_macs, make_policy
 from evo.ppo import resolve_device, train
-from world.config import WorldConfig
+from world.config import WorldConfig, world_config_from_dict
 from world.env import World
+
+RUNS_YAML = Path(__file__).resolve().parent.parent / "runs" / "population.yaml"
 
 
 def emit(**fields) -> None:
     print(json.dumps(fields), flush=True)
 
 
-def world_only(cfg: WorldConfig, envs: int, steps: int) -> float:
-    world = World(cfg, n_envs=envs, seed=0)
+def settings(envs: int | None) -> dict[str, tuple[WorldConfig, PPOConfig]]:
+    """name -> (world, ppo) for the shipped runs' setting and a larger one."""
+    data = yaml.safe_load(RUNS_YAML.read_text())
+    runs_world = world_config_from_dict(data["world"], str(RUNS_YAML), "world")
+    runs_ppo = ppo_config_from_dict(data["ppo"], str(RUNS_YAML), "ppo")
+    large_world = WorldConfig(n_agents=8, width=17, height=17, max_steps=256)
+    large_ppo = PPOConfig(num_envs=32, num_steps=64, channels=32, hidden=128)
+    out = {"runs": (runs_world, runs_ppo), "large": (large_world, large_ppo)}
+    if envs is not None:
+        out = {k: (w, p.model_copy(update={"num_envs": envs})) for k, (w, p) in out.items()}
+    return out
+
+
+def world_only(cfg: WorldConfig, envs: int, steps: int, threads: int) -> float:
+    """Agent-steps per second of the world alone, random actions."""
+    world = World(cfg, n_envs=envs, seed=0, threads=threads)
     world.reset()
     acts = np.random.default_rng(0).integers(
         0, cfg.n_actions, (steps, envs, cfg.n_agents), np.int32
@@ -42,62 +66,113 @@ def world_only(cfg: WorldConfig, envs: int, steps: int) -> float:
     return envs * cfg.n_agents * steps / (time.perf_counter() - t)
 
 
+def one_run(world: WorldConfig, ppo: PPOConfig, updates: int) -> dict:
+    """Train `updates` + 1 updates; time the last `updates` (the first pays for warm-up)."""
+    ppo = ppo.model_copy(update={"total_timesteps": ppo.num_envs * ppo.num_steps * (updates + 1)})
+    curve = train(world, ppo, seed=0).curve[1:]
+    total = sum(r["rollout_s"] + r["update_s"] for r in curve)
+    world_s = sum(r["world_s"] for r in curve)
+    rollout_s = sum(r["rollout_s"] for r in curve)
+    agent_steps = len(curve) * ppo.num_envs * ppo.num_steps * world.n_agents
+    return {
+        "agent_steps_per_s": agent_steps / total,
+        "share_world": world_s / total,
+        "share_policy_in_rollout": (rollout_s - world_s) / total,
+        "share_update": sum(r["update_s"] for r in curve) / total,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m evo.bench", description=__doc__.split("\n")[0])
-    ap.add_argument("--envs", type=int, default=32)
-    ap.add_argument("--agents", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=64, help="rollout length")
-    ap.add_argument("--updates", type=int, default=4)
+    ap.add_argument("--envs", type=int, help="envs per trial (default: each setting's own)")
+    ap.add_argument("--updates", type=int, default=3, help="timed updates per run")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per policy")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    ap.add_argument("--threads", type=int, default=2, help="torch and Numba CPU threads")
     ap.add_argument("--modes", nargs="+", default=["individual", "shared"])
+    ap.add_argument("--settings", nargs="+", default=["runs", "large"], choices=["runs", "large"])
+    ap.add_argument("--policies", nargs="+", default=[DEFAULT_POLICY, "conv-v1"])
     args = ap.parse_args(argv)
+    for name in args.policies:
+        if name not in POLICIES:
+            ap.error(f"unknown policy {name!r}; known: {', '.join(POLICIES)}")
     device = resolve_device(args.device)
-    cfg = WorldConfig(n_agents=args.agents, width=17, height=17, max_steps=256)
     emit(
         bench="machine",
         device=str(device),
         gpu=torch.cuda.get_device_name() if device.type == "cuda" else None,
         torch=torch.__version__,
         threads=args.threads,
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
     )
-    emit(
-        bench="world_only",
-        envs=args.envs,
-        agents=args.agents,
-        agent_steps_per_s=round(world_only(cfg, args.envs, 500)),
-    )
-    for mode in args.modes:
-        ppo = PPOConfig(
-            mode=mode,
-            num_envs=args.envs,
-            num_steps=args.steps,
-            total_timesteps=args.envs * args.steps * (args.updates + 1),
-            device=args.device,
-            torch_threads=args.threads,
-        )
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats()
-        curve = train(cfg, ppo, seed=0).curve[1:]  # the first update pays for warm-up
-        total = sum(r["rollout_s"] + r["update_s"] for r in curve)
-        world_s = sum(r["world_s"] for r in curve)
-        rollout_s = sum(r["rollout_s"] for r in curve)
-        update_s = sum(r["update_s"] for r in curve)
-        agent_steps = len(curve) * args.envs * args.steps * args.agents
+    chosen = {k: v for k, v in settings(args.envs).items() if k in args.settings}
+    for setting, (world, base) in chosen.items():
+        base = base.model_copy(update={"device": args.device, "torch_threads": args.threads})
         emit(
-            bench="train",
-            mode=mode,
-            envs=args.envs,
-            agents=args.agents,
-            agent_steps_per_s=round(agent_steps / total),
-            share_world=round(world_s / total, 3),
-            share_policy_in_rollout=round((rollout_s - world_s) / total, 3),
-            share_update=round(update_s / total, 3),
-            peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            peak_gpu_mb=(
-                round(torch.cuda.max_memory_allocated() / 2**20) if device.type == "cuda" else None
-            ),
+            bench="world_only",
+            setting=setting,
+            envs=base.num_envs,
+            agents=world.n_agents,
+            agent_steps_per_s=round(world_only(world, base.num_envs, 500, args.threads)),
         )
+        for mode in args.modes:
+            runs = {p: [] for p in args.policies}
+            for _ in range(args.rounds):
+                for policy in args.policies:
+                    ppo = base.model_copy(update={"mode": mode, "policy": policy})
+                    if device.type == "cuda":
+                        torch.cuda.reset_peak_memory_stats()
+                    fig = one_run(world, ppo, args.updates)
+                    if device.type == "cuda":
+                        fig["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+                    runs[policy].append(fig)
+            for policy, figs in runs.items():
+                ppo = base.model_copy(update={"mode": mode, "policy": policy})
+                net = Ensemble([make_policy(world, ppo)], torch.device("cpu"))
+                speeds = [f["agent_steps_per_s"] for f in figs]
+                best = max(figs, key=lambda f: f["agent_steps_per_s"])
+                emit(
+                    bench="train",
+                    setting=setting,
+                    mode=mode,
+                    policy=policy,
+                    envs=ppo.num_envs,
+                    agents=world.n_agents,
+                    steps=ppo.num_steps,
+                    channels=ppo.channels,
+                    hidden=ppo.hidden,
+                    epochs=ppo.update_epochs,
+                    minibatches=ppo.num_minibatches,
+                    params_per_individual=net.n_params,
+                    macs_per_sample=count_macs(make_policy(world, ppo)),
+                    agent_steps_per_s_best=round(max(speeds)),
+                    agent_steps_per_s_median=round(statistics.median(speeds)),
+                    rounds=len(speeds),
+                    **{k: round(v, 3) for k, v in best.items() if k.startswith("share")},
+                    peak_gpu_mb=round(best["peak_gpu_mb"]) if "peak_gpu_mb" in best else None,
+                    peak_rss_mb_so_far=round(
+                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                    ),
+                )
+            if len(args.policies) > 1:
+                new, old = args.policies[0], args.policies[1]
+                ratios = [
+                    a["agent_steps_per_s"] / b["agent_steps_per_s"]
+                    for a, b in zip(runs[new], runs[old], strict=True)
+                ]
+                emit(
+                    bench="ratio",
+                    setting=setting,
+                    mode=mode,
+                    faster=new,
+                    than=old,
+                    ratio_best=round(
+                        max(f["agent_steps_per_s"] for f in runs[new])
+                        / max(f["agent_steps_per_s"] for f in runs[old]),
+                        2,
+                    ),
+                    ratio_median_of_rounds=round(statistics.median(ratios), 2),
+                )
     sys.stdout.flush()
 
 

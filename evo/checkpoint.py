@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from evo.config import PPOConfig
-from evo.policy import Policy
+from evo.policy import make_policy
 from world.config import WorldConfig
 
 FORMAT = "kinevo-policy/1"
@@ -32,9 +32,7 @@ class Checkpoint:
     uids: list[int]
     extra: dict
 
-    def policies(self) -> list[Policy]:
-        from evo.ppo import make_policy
-
+    def policies(self) -> list[torch.nn.Module]:
         out = []
         for s in self.states:
             p = make_policy(self.world, self.ppo)
@@ -94,7 +92,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{js}: not a {FORMAT} checkpoint description")
     try:
         world = WorldConfig.model_validate(meta["world"])
-        ppo = PPOConfig.model_validate(meta["ppo"])
+        # Checkpoints written before networks had names hold the first one, conv-v1.
+        ppo = PPOConfig.model_validate({"policy": "conv-v1", **meta["ppo"]})
         members = int(meta["members"])
     except Exception as err:  # pydantic errors, missing keys, wrong types
         raise CheckpointError(f"{js}: bad config inside: {err}") from None

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from kinevo.config import Strict, load
 from kinevo.genes import GENES, unknown_gene_message
@@ -45,9 +45,19 @@ class PPOConfig(Strict):
     target_kl: float | None = Field(None, gt=0, description="stop the epochs above this KL")
     hidden: int = Field(128, ge=8, description="width of the torso")
     channels: int = Field(32, ge=4, description="conv channels")
+    policy: str = Field(
+        "strided-v2", description="network by name, from evo.policy.POLICIES (conv-v1: the first)"
+    )
     recurrent: bool = Field(False, description="add a GRU core (in-context learning)")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda if available")
     torch_threads: int = Field(1, ge=1, description="CPU threads torch may use in a trial")
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, name: str) -> str:
+        from evo.policy import check_policy_name  # the table lives beside the networks
+
+        return check_policy_name(name)
 
     @model_validator(mode="after")
     def _sizes(self) -> PPOConfig:

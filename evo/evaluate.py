@@ -14,20 +14,30 @@ from world.env import World
 
 class PolicyActor:
     """Acts for every agent slot of a world from a checkpoint's members (sampling by default,
-    `greedy` for the most likely action). Slot i uses member i, or the one shared member."""
+    `greedy` for the most likely action). Slot i uses member i, or the one shared member.
 
-    def __init__(self, ck: Checkpoint, n_envs: int, seed: int = 0, greedy: bool = False):
+    `blind=True` zeroes the observation planes (the own-state vector stays): a control
+    showing how much of the policy's success comes from what it sees. `action_counts`
+    (int64[n_actions]) counts the actions taken so far."""
+
+    def __init__(
+        self, ck: Checkpoint, n_envs: int, seed: int = 0, greedy: bool = False, blind: bool = False
+    ):
         self.net = Ensemble(ck.policies(), torch.device("cpu"))
         self.N = ck.world.n_agents
         self.greedy = greedy
+        self.blind = blind
         self.gen = torch.Generator().manual_seed(seed)
         self.core = torch.zeros((n_envs, self.N, self.net.hidden))
         self.start = torch.ones((n_envs, self.N))
+        self.action_counts = np.zeros(ck.world.n_actions, np.int64)
 
     def __call__(self, world: World) -> np.ndarray:
         B, groups = world.n_envs, self.net.groups
         grid, own = torch.from_numpy(world.obs), torch.from_numpy(world.self_obs)
-        with torch.no_grad():
+        if self.blind:
+            grid = torch.zeros_like(grid)
+        with torch.inference_mode():
             logits, _, h = self.net.step(
                 groups(grid), groups(own), groups(self.core), groups(self.start)
             )
@@ -36,11 +46,32 @@ class PolicyActor:
             else:
                 u = torch.rand(logits.shape, generator=self.gen)
                 action = (torch.log_softmax(logits, -1) - torch.log(-torch.log(u))).argmax(-1)
-        self.core = self.net.ungroup(h, B)
-        return self.net.ungroup(action, B).numpy().astype(np.int32)
+        self.core = self.net.ungroup(h, B).clone()
+        actions = self.net.ungroup(action, B).numpy().astype(np.int32)
+        self.action_counts += np.bincount(actions.ravel(), minlength=len(self.action_counts))
+        return actions
 
     def observe_dones(self, world: World) -> None:
         self.start = torch.from_numpy(world.dones).float().unsqueeze(1).expand(-1, self.N).clone()
+
+
+class FrequencyActor:
+    """A blind actor: every agent samples i.i.d. from fixed action frequencies (for example
+    a trained policy's own `action_counts`), whatever it sees."""
+
+    def __init__(self, counts: np.ndarray, seed: int = 0):
+        counts = np.asarray(counts, np.float64)
+        if counts.ndim != 1 or counts.sum() <= 0 or (counts < 0).any():
+            raise ValueError(f"need non-negative action counts with a positive sum, got {counts}")
+        self.p = counts / counts.sum()
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, world: World) -> np.ndarray:
+        shape = (world.n_envs, world.n_agents)
+        return self.rng.choice(len(self.p), size=shape, p=self.p).astype(np.int32)
+
+    def observe_dones(self, world: World) -> None:
+        pass
 
 
 def play_episodes(

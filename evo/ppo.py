@@ -1,10 +1,13 @@
 """PPO for every agent of a trial at once, in the style of CleanRL's single-file PPO.
 
-Read top to bottom, it runs in this order: setup (world, networks, per-individual genes),
-rollout storage allocated once, then per update: learning-rate annealing, rollout in the
-batched world, GAE, and minibatch epochs of clipped policy and value losses with an entropy
-bonus, per-individual gradient clipping and a guard that skips (and counts) any individual's
-update whose loss or gradients are not finite.
+Read top to bottom, it runs in the order the algorithm does: storage allocated once
+(`Rollout`), the rollout in the batched world (`collect_rollout`, no autograd), GAE
+(`compute_advantages`), and minibatch epochs (`update`) of clipped policy and value losses
+with an entropy bonus (`ppo_loss`), per-individual gradient clipping and a guard that skips
+(and counts) any individual's update whose loss or gradients are not finite
+(`clip_and_guard`), then one Adam step for every individual at once (`evo.policy.GroupAdam`).
+`train` ties them together: setup (world, networks, per-individual genes), then per update
+learning-rate annealing, rollout, advantages, update and a logged learning-curve row.
 
 Groups: in `individual` mode each of the N agent slots is one individual with its own
 weights, optimiser state and genes (G = N, data of slot i from every env copy); in `shared`
@@ -19,26 +22,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 import torch
 
 from evo.config import PPOConfig
-from evo.policy import Ensemble, Policy
+from evo.policy import Ensemble, GroupAdam, make_policy  # noqa: F401 (make_policy: re-exported)
 from world import layout as L
 from world.config import WorldConfig
 from world.env import World
 
 LEARNING_GENES = ("learning_rate", "ent_coef")
 WORLD_GENES = ("kin_weight", "choosiness")
-
-
-def _minibatch(x: torch.Tensor, idx: torch.Tensor, by_stream: bool) -> torch.Tensor:
-    """[G, T, M, ...] -> [G, samples, ...]: all T steps of streams `idx`, or flat samples."""
-    if by_stream:
-        return x[:, :, idx].flatten(1, 2)
-    return x.flatten(1, 2)[:, idx]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -63,13 +58,6 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def make_policy(world_cfg: WorldConfig, ppo: PPOConfig) -> Policy:
-    V = 2 * world_cfg.vision_radius + 1
-    return Policy(
-        (V, V, L.N_CHANNELS), L.N_SELF, world_cfg.n_actions, ppo.channels, ppo.hidden, ppo.recurrent
-    )
-
-
 def gene_vector(
     genes: dict[str, np.ndarray] | None, name: str, default: float, n: int
 ) -> np.ndarray:
@@ -81,6 +69,248 @@ def gene_vector(
     return v
 
 
+# -- storage ---------------------------------------------------------------------------------
+@dataclass
+class Rollout:
+    """One update's experience in world layout, allocated once and filled by index."""
+
+    grid: torch.Tensor  # uint8[T, B, N, V, V, C]
+    own: torch.Tensor  # float32[T, B, N, S]
+    actions: torch.Tensor  # int64[T, B, N]
+    logprobs: torch.Tensor  # float32[T, B, N]
+    rewards: torch.Tensor  # float32[T, B, N] learned (kin-shared) rewards
+    starts: torch.Tensor  # float32[T, B, N] 1 where an episode began at this step
+    values: torch.Tensor  # float32[T, B, N]
+    core: torch.Tensor  # float32[B, N, hidden] recurrent state after the last step
+    next_start: torch.Tensor  # float32[B, N] whether the next step begins an episode
+
+    @classmethod
+    def allocate(cls, T: int, world: World, hidden: int, device: torch.device) -> Rollout:
+        B, N, V, _, C = world.obs.shape
+        S = world.self_obs.shape[2]
+
+        def z(*shape, dtype=torch.float32):
+            return torch.zeros(shape, dtype=dtype, device=device)
+
+        return cls(
+            grid=z(T, B, N, V, V, C, dtype=torch.uint8),
+            own=z(T, B, N, S),
+            actions=z(T, B, N, dtype=torch.long),
+            logprobs=z(T, B, N),
+            rewards=z(T, B, N),
+            starts=z(T, B, N),
+            values=z(T, B, N),
+            core=z(B, N, hidden),
+            next_start=torch.ones((B, N), device=device),
+        )
+
+
+# -- rollout ---------------------------------------------------------------------------------
+def sample_action(logits: torch.Tensor, sampler: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Sample from softmax(logits) by the Gumbel-max trick -> (action, its log-probability)."""
+    logp = torch.log_softmax(logits, -1)
+    u = torch.rand(logp.shape, generator=sampler, device=logp.device)
+    action = (logp - torch.log(-torch.log(u))).argmax(-1)
+    return action, logp.gather(-1, action.unsqueeze(-1)).squeeze(-1)
+
+
+@torch.inference_mode()
+def collect_rollout(world: World, net: Ensemble, buf: Rollout, sampler: torch.Generator) -> float:
+    """Step the world T times with the current policies, filling `buf`; returns the seconds
+    spent stepping the world itself."""
+    B = world.n_envs
+    groups = net.groups
+    world_s = 0.0
+    threads = torch.get_num_threads()
+    for t in range(buf.grid.shape[0]):
+        buf.grid[t] = torch.from_numpy(world.obs)
+        buf.own[t] = torch.from_numpy(world.self_obs)
+        buf.starts[t] = buf.next_start
+        logits, value, h = net.step(
+            groups(buf.grid[t]), groups(buf.own[t]), groups(buf.core), groups(buf.next_start)
+        )
+        action, logp = sample_action(logits, sampler)
+        buf.core.copy_(net.ungroup(h, B))
+        buf.actions[t] = net.ungroup(action, B)
+        buf.logprobs[t] = net.ungroup(logp, B)
+        buf.values[t] = net.ungroup(value, B)
+        t_world = time.perf_counter()
+        world.step(buf.actions[t].cpu().numpy().astype(np.int32))
+        # Numba's OpenMP layer shares libgomp with torch: the world's step leaves the thread
+        # count at Numba's default, so torch's own is set again (else 1-thread trials run
+        # their ops on 2 threads, which stall badly on a busy machine).
+        torch.set_num_threads(threads)
+        world_s += time.perf_counter() - t_world
+        buf.rewards[t] = torch.from_numpy(world.learned_rewards)
+        buf.next_start.copy_(torch.from_numpy(world.dones).unsqueeze(1))
+    return world_s
+
+
+# -- advantages ------------------------------------------------------------------------------
+@torch.inference_mode()
+def compute_advantages(
+    buf: Rollout, next_value: torch.Tensor, gamma: float, gae_lambda: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """GAE over the rollout; next_value: [B, N] value of the state after the last step.
+    Returns advantages and returns, [T, B, N]."""
+    T = buf.rewards.shape[0]
+    advantages = torch.zeros_like(buf.rewards)
+    lastgaelam = torch.zeros_like(next_value)
+    for t in reversed(range(T)):
+        if t == T - 1:
+            nonterminal, nextvalues = 1.0 - buf.next_start, next_value
+        else:
+            nonterminal, nextvalues = 1.0 - buf.starts[t + 1], buf.values[t + 1]
+        delta = buf.rewards[t] + gamma * nextvalues * nonterminal - buf.values[t]
+        lastgaelam = delta + gamma * gae_lambda * nonterminal * lastgaelam
+        advantages[t] = lastgaelam
+    return advantages, advantages + buf.values
+
+
+# -- update ----------------------------------------------------------------------------------
+def ppo_loss(
+    logits: torch.Tensor,
+    newvalue: torch.Tensor,
+    mb: dict[str, torch.Tensor],
+    ppo: PPOConfig,
+    ent_coef: torch.Tensor,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Clipped PPO loss per group: logits [G, n, A], newvalue [G, n], minibatch `mb` of
+    [G, n] tensors (act, logp, adv, ret, val). Returns loss [G] and detached stats [G]."""
+    logp_all = torch.log_softmax(logits, -1)
+    newlogprob = logp_all.gather(-1, mb["act"].unsqueeze(-1)).squeeze(-1)
+    entropy = -(logp_all.exp() * logp_all).sum(-1).mean(-1)  # [G]
+    logratio = newlogprob - mb["logp"]
+    ratio = logratio.exp()
+    with torch.no_grad():
+        approx_kl = ((ratio - 1) - logratio).mean(-1)
+    adv = mb["adv"]
+    if ppo.norm_adv:
+        adv = (adv - adv.mean(-1, keepdim=True)) / (adv.std(-1, keepdim=True) + 1e-8)
+    pg_loss = torch.max(
+        -adv * ratio, -adv * ratio.clamp(1 - ppo.clip_coef, 1 + ppo.clip_coef)
+    ).mean(-1)
+    ret, oldv = mb["ret"], mb["val"]
+    if ppo.clip_vloss:
+        v_clipped = oldv + (newvalue - oldv).clamp(-ppo.clip_coef, ppo.clip_coef)
+        v_loss = 0.5 * torch.max((newvalue - ret) ** 2, (v_clipped - ret) ** 2).mean(-1)
+    else:
+        v_loss = 0.5 * ((newvalue - ret) ** 2).mean(-1)
+    loss = pg_loss - ent_coef * entropy + ppo.vf_coef * v_loss
+    stats = {"pg_loss": pg_loss, "v_loss": v_loss, "entropy": entropy, "approx_kl": approx_kl}
+    return loss, {k: v.detach() for k, v in stats.items()}
+
+
+def member_batch(
+    net: Ensemble, buf: Rollout, advantages: torch.Tensor, returns: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """The rollout in member layout, made contiguous once so that minibatches are cheap
+    index_selects: [G, T, M] for scalars and own-state vectors (M streams per member);
+    the observation planes sample-major, ``grid: uint8[T, M, V, V, G, C]`` (`members`
+    turns a selection of it into [G, ...] without a copy), which lets a network read every
+    member's planes of one sample together."""
+    data = {
+        "own": buf.own, "act": buf.actions, "logp": buf.logprobs, "adv": advantages,
+        "ret": returns, "val": buf.values, "start": buf.starts,
+    }  # fmt: skip
+    out = {k: net.groups(v, 1).contiguous() for k, v in data.items()}
+    out["grid"] = net.groups(buf.grid, 1).permute(1, 2, 3, 4, 0, 5).contiguous()
+    return out
+
+
+def members(grid: torch.Tensor) -> torch.Tensor:
+    """Sample-major planes [..., V, V, G, C] -> a [G, ..., V, V, C] view."""
+    return grid.movedim(-2, 0)
+
+
+def minibatches(
+    n: int, count: int, rng: np.random.Generator, device: torch.device
+) -> list[torch.Tensor]:
+    """A fresh random split of range(n) into `count` index tensors (the last may be short)."""
+    order = torch.from_numpy(rng.permutation(n)).to(device)
+    size = max(1, n // count)
+    return [order[k : k + size] for k in range(0, n, size)]
+
+
+def clip_and_guard(
+    loss: torch.Tensor, grad: torch.Tensor, max_norm: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-individual gradient clipping and the NaN guard. grad: [G, P] -> (clipped grad,
+    ok: bool[G], False where the loss or the gradient is not finite)."""
+    norm = torch.linalg.vector_norm(grad, dim=1)
+    ok = torch.isfinite(loss) & torch.isfinite(norm)
+    scale = (max_norm / (norm + 1e-6)).clamp(max=1.0)
+    return grad * scale.unsqueeze(1), ok
+
+
+def update(
+    net: Ensemble,
+    opt: GroupAdam,
+    data: dict[str, torch.Tensor],
+    core0: torch.Tensor,
+    ppo: PPOConfig,
+    lr: torch.Tensor,
+    ent_coef: torch.Tensor,
+    shuffler: np.random.Generator,
+    nan_skips: torch.Tensor,
+) -> dict[str, float]:
+    """Minibatch epochs over one rollout in member layout (`member_batch`); core0: [G, M,
+    hidden] recurrent state at the rollout's start. Updates `net` in place through `opt`,
+    counts skipped updates in `nan_skips` [G]; returns the mean of each loss statistic."""
+    G, T, M = data["act"].shape
+    device = data["act"].device
+    data_grid = data["grid"]
+    params = list(net.params.values())
+    if not ppo.recurrent:  # any (t, m) samples: flatten time into the sample axis
+        data = {k: v.flatten(1, 2) for k, v in data.items() if k != "grid"}
+        grid = data_grid.flatten(0, 1)  # [T * M, V, V, G, C]
+        size = max(1, T * M // ppo.num_minibatches)
+        no_core = torch.zeros((G, size, net.hidden), device=device)
+        no_start = torch.zeros((G, size), device=device)
+    stats: dict[str, list] = {"pg_loss": [], "v_loss": [], "entropy": [], "approx_kl": []}
+    for _epoch in range(ppo.update_epochs):
+        kl_epoch = []
+        if ppo.recurrent:  # whole sequences of a subset of the M streams
+            order = shuffler.permutation(M)
+            batches = [
+                torch.as_tensor(order[k :: ppo.num_minibatches], device=device)
+                for k in range(ppo.num_minibatches)
+            ]
+        else:
+            batches = minibatches(T * M, ppo.num_minibatches, shuffler, device)
+        for idx in batches:
+            if ppo.recurrent:
+                mb = {k: v.index_select(2, idx) for k, v in data.items() if k != "grid"}
+                logits, newvalue = net.unroll(
+                    members(data_grid.index_select(1, idx)),
+                    mb["own"],
+                    core0.index_select(1, idx),
+                    mb["start"],
+                )
+                mb = {k: v.flatten(1, 2) for k, v in mb.items()}
+                logits, newvalue = logits.flatten(1, 2), newvalue.flatten(1, 2)
+            else:
+                mb = {k: v.index_select(1, idx) for k, v in data.items()}
+                n = len(idx)
+                logits, newvalue, _ = net.step(
+                    members(grid.index_select(0, idx)), mb["own"], no_core[:, :n], no_start[:, :n]
+                )
+            loss, st = ppo_loss(logits, newvalue, mb, ppo, ent_coef)
+            grads = torch.autograd.grad(loss.sum(), params)
+            grad, ok = clip_and_guard(
+                loss, torch.cat([g.flatten(1) for g in grads], 1), ppo.max_grad_norm
+            )
+            nan_skips += (~ok).long()
+            opt.step(grad, lr, ok)
+            for k, v in st.items():
+                stats[k].append(v)
+            kl_epoch.append(st["approx_kl"])
+        if ppo.target_kl is not None and torch.stack(kl_epoch).nanmean() > ppo.target_kl:
+            break
+    return {k: float(torch.stack(v).nanmean()) for k, v in stats.items()}
+
+
+# -- the training loop -----------------------------------------------------------------------
 def train(
     world_cfg: WorldConfig,
     ppo: PPOConfig,
@@ -121,172 +351,47 @@ def train(
         for m, s in zip(models, init_states, strict=True):
             m.load_state_dict(s)
     net = Ensemble(models, device)
-    params = list(net.params.values())
-    adam_m = [torch.zeros_like(p) for p in params]
-    adam_v = [torch.zeros_like(p) for p in params]
-    adam_t = torch.zeros(G, device=device)
-    beta1, beta2, eps = 0.9, 0.999, 1e-5
+    opt = GroupAdam(net.flat, betas=(0.9, 0.999), eps=1e-5)
     sampler = torch.Generator(device=device).manual_seed(seed)
     shuffler = np.random.default_rng(seed)
 
-    groups = net.groups
-
-    def ungroup(x: torch.Tensor) -> torch.Tensor:
-        return net.ungroup(x, B)
-
     # -- storage, allocated once -------------------------------------------------------------
-    V, C, S = world.obs.shape[2], world.obs.shape[4], world.self_obs.shape[2]
-    obs_grid = torch.zeros((T, B, N, V, V, C), dtype=torch.uint8, device=device)
-    obs_self = torch.zeros((T, B, N, S), device=device)
-    actions = torch.zeros((T, B, N), dtype=torch.long, device=device)
-    logprobs = torch.zeros((T, B, N), device=device)
-    rewards = torch.zeros((T, B, N), device=device)
-    starts = torch.zeros((T, B, N), device=device)
-    values = torch.zeros((T, B, N), device=device)
-    core = torch.zeros((B, N, net.hidden), device=device)
-    next_start = torch.ones((B, N), device=device)
+    buf = Rollout.allocate(T, world, net.hidden, device)
     nan_skips = torch.zeros(G, dtype=torch.long, device=device)
     curve: list[dict] = []
     t0 = time.perf_counter()
     hearts_col = L.COUNTERS.index("hearts")
     bonds = []
 
-    for update in range(1, ppo.num_updates + 1):
+    for update_no in range(1, ppo.num_updates + 1):
         # -- learning-rate annealing -------------------------------------------------------
-        frac = 1.0 - (update - 1.0) / ppo.num_updates if ppo.anneal_lr else 1.0
+        frac = 1.0 - (update_no - 1.0) / ppo.num_updates if ppo.anneal_lr else 1.0
         lr = lr0 * frac
-        core_start = core.clone()
+        core0 = net.groups(buf.core.clone())  # [G, M, hidden] for recurrent unrolls
         hearts_before = world.counters[:, :, hearts_col].sum()
-        t_rollout = time.perf_counter()
-        world_s = 0.0
 
         # -- rollout -----------------------------------------------------------------------
-        for t in range(T):
-            obs_grid[t] = torch.from_numpy(world.obs)
-            obs_self[t] = torch.from_numpy(world.self_obs)
-            starts[t] = next_start
-            with torch.no_grad():
-                logits, value, h = net.step(
-                    groups(obs_grid[t], 0),
-                    groups(obs_self[t], 0),
-                    groups(core, 0),
-                    groups(next_start, 0),
-                )
-                logp = torch.log_softmax(logits, -1)
-                gumbel = -torch.log(
-                    -torch.log(torch.rand(logp.shape, generator=sampler, device=device))
-                )
-                action = (logp + gumbel).argmax(-1)
-                core = ungroup(h)
-            actions[t] = ungroup(action)
-            logprobs[t] = ungroup(logp.gather(-1, action.unsqueeze(-1)).squeeze(-1))
-            values[t] = ungroup(value)
-            t_world = time.perf_counter()
-            world.step(actions[t].cpu().numpy().astype(np.int32))
-            world_s += time.perf_counter() - t_world
-            rewards[t] = torch.from_numpy(world.learned_rewards)
-            next_start = torch.from_numpy(world.dones).float().unsqueeze(1).expand(B, N).to(device)
+        t_rollout = time.perf_counter()
+        world_s = collect_rollout(world, net, buf, sampler)
         bonds.append(world.read_bonds())
-
         rollout_s = time.perf_counter() - t_rollout
-        t_update = time.perf_counter()
 
         # -- advantages (GAE) --------------------------------------------------------------
-        with torch.no_grad():
+        t_update = time.perf_counter()
+        with torch.inference_mode():
             _, next_value, _ = net.step(
-                groups(torch.from_numpy(world.obs).to(device), 0),
-                groups(torch.from_numpy(world.self_obs).to(device), 0),
-                groups(core, 0),
-                groups(next_start, 0),
+                net.groups(torch.from_numpy(world.obs).to(device)),
+                net.groups(torch.from_numpy(world.self_obs).to(device)),
+                net.groups(buf.core),
+                net.groups(buf.next_start),
             )
-            next_value = ungroup(next_value)
-            advantages = torch.zeros_like(rewards)
-            lastgaelam = torch.zeros((B, N), device=device)
-            for t in reversed(range(T)):
-                if t == T - 1:
-                    nonterminal, nextvalues = 1.0 - next_start, next_value
-                else:
-                    nonterminal, nextvalues = 1.0 - starts[t + 1], values[t + 1]
-                delta = rewards[t] + ppo.gamma * nextvalues * nonterminal - values[t]
-                lastgaelam = delta + ppo.gamma * ppo.gae_lambda * nonterminal * lastgaelam
-                advantages[t] = lastgaelam
-            returns = advantages + values
+        advantages, returns = compute_advantages(
+            buf, net.ungroup(next_value, B), ppo.gamma, ppo.gae_lambda
+        )
 
         # -- minibatch epochs --------------------------------------------------------------
-        g_grid, g_self = groups(obs_grid, 1), groups(obs_self, 1)  # [G, T, M, ...]
-        g_act, g_logp, g_adv = groups(actions, 1), groups(logprobs, 1), groups(advantages, 1)
-        g_ret, g_val, g_start = groups(returns, 1), groups(values, 1), groups(starts, 1)
-        g_core = groups(core_start, 0)  # [G, M, hidden]
-        M = g_act.shape[2]
-        stats = {"pg_loss": [], "v_loss": [], "entropy": [], "approx_kl": []}
-        for _epoch in range(ppo.update_epochs):
-            if ppo.recurrent:  # whole sequences of a subset of the M streams
-                order = shuffler.permutation(M)
-                batches = [order[k :: ppo.num_minibatches] for k in range(ppo.num_minibatches)]
-            else:  # any (t, m) samples
-                order = shuffler.permutation(T * M)
-                size = max(1, T * M // ppo.num_minibatches)
-                batches = [order[k : k + size] for k in range(0, T * M, size)]
-            kl_epoch = []
-            for idx in batches:
-                idx = torch.as_tensor(idx, device=device)
-                pick = partial(_minibatch, idx=idx, by_stream=ppo.recurrent)  # -> [G, mb, ...]
-                if ppo.recurrent:
-                    sel = (g_grid[:, :, idx], g_self[:, :, idx], g_core[:, idx], g_start[:, :, idx])
-                    logits, newvalue = net.unroll(*sel)
-                    logits, newvalue = logits.flatten(1, 2), newvalue.flatten(1, 2)
-                else:
-                    grid_mb = pick(g_grid)
-                    zeros = torch.zeros(grid_mb.shape[:2], device=device)
-                    no_core = torch.zeros((*grid_mb.shape[:2], net.hidden), device=device)
-                    logits, newvalue, _ = net.step(grid_mb, pick(g_self), no_core, zeros)
-                logp_all = torch.log_softmax(logits, -1)
-                newlogprob = logp_all.gather(-1, pick(g_act).unsqueeze(-1)).squeeze(-1)
-                entropy = -(logp_all.exp() * logp_all).sum(-1).mean(-1)  # [G]
-                logratio = newlogprob - pick(g_logp)
-                ratio = logratio.exp()
-                with torch.no_grad():
-                    approx_kl = ((ratio - 1) - logratio).mean(-1)
-                adv = pick(g_adv)
-                if ppo.norm_adv:
-                    adv = (adv - adv.mean(-1, keepdim=True)) / (adv.std(-1, keepdim=True) + 1e-8)
-                pg_loss = torch.max(
-                    -adv * ratio, -adv * ratio.clamp(1 - ppo.clip_coef, 1 + ppo.clip_coef)
-                ).mean(-1)
-                ret, oldv = pick(g_ret), pick(g_val)
-                if ppo.clip_vloss:
-                    v_clipped = oldv + (newvalue - oldv).clamp(-ppo.clip_coef, ppo.clip_coef)
-                    v_loss = 0.5 * torch.max((newvalue - ret) ** 2, (v_clipped - ret) ** 2).mean(-1)
-                else:
-                    v_loss = 0.5 * ((newvalue - ret) ** 2).mean(-1)
-                loss = pg_loss - ent_coef * entropy + ppo.vf_coef * v_loss  # [G]
-
-                grads = torch.autograd.grad(loss.sum(), params)
-                sq = sum(g.flatten(1).pow(2).sum(1) for g in grads)
-                norm = sq.sqrt()
-                ok = torch.isfinite(loss) & torch.isfinite(norm)  # the NaN guard, per group
-                nan_skips += (~ok).long()
-                scale = (ppo.max_grad_norm / (norm + 1e-6)).clamp(max=1.0)
-                adam_t += ok.float()
-                with torch.no_grad():
-                    for p, g, m, v in zip(params, grads, adam_m, adam_v, strict=True):
-                        shape = (G,) + (1,) * (p.dim() - 1)
-                        keep = ok.view(shape)
-                        g = torch.where(keep, g * scale.view(shape), torch.zeros_like(g))
-                        m.copy_(torch.where(keep, beta1 * m + (1 - beta1) * g, m))
-                        v.copy_(torch.where(keep, beta2 * v + (1 - beta2) * g * g, v))
-                        tt = adam_t.clamp(min=1).view(shape)
-                        mhat = m / (1 - beta1**tt)
-                        vhat = v / (1 - beta2**tt)
-                        step = lr.view(shape) * mhat / (vhat.sqrt() + eps)
-                        p.sub_(torch.where(keep, step, torch.zeros_like(step)))
-                stats["pg_loss"].append(pg_loss.detach())
-                stats["v_loss"].append(v_loss.detach())
-                stats["entropy"].append(entropy.detach())
-                stats["approx_kl"].append(approx_kl)
-                kl_epoch.append(approx_kl)
-            if ppo.target_kl is not None and torch.stack(kl_epoch).nanmean() > ppo.target_kl:
-                break
+        data = member_batch(net, buf, advantages, returns)
+        stats = update(net, opt, data, core0, ppo, lr, ent_coef, shuffler, nan_skips)
 
         # -- logging -----------------------------------------------------------------------
         update_s = time.perf_counter() - t_update
@@ -294,20 +399,19 @@ def train(
         steps_per_update = T * B
         hearts = world.counters[:, :, hearts_col].sum() - hearts_before
         row = {
-            "update": update,
-            "env_steps": update * steps_per_update,
-            "agent_steps": update * steps_per_update * N,
+            "update": update_no,
+            "env_steps": update_no * steps_per_update,
+            "agent_steps": update_no * steps_per_update * N,
             "hearts_per_agent_episode": float(hearts) / (N * B * T / world_cfg.max_steps),
-            "learned_reward_per_agent_step": float(rewards.mean()),
-            "agent_steps_per_s": update * steps_per_update * N / elapsed,
+            "learned_reward_per_agent_step": float(buf.rewards.mean()),
+            "agent_steps_per_s": update_no * steps_per_update * N / elapsed,
             "nan_skips": int(nan_skips.sum()),
             "lr": float(lr.mean()),
             "world_s": world_s,  # stepping the world during the rollout
             "rollout_s": rollout_s,  # the whole rollout (world + policy + copies)
             "update_s": update_s,  # GAE and the minibatch epochs
+            **stats,
         }
-        for k, vals in stats.items():
-            row[k] = float(torch.stack(vals).nanmean())
         curve.append(row)
         if callback is not None:
             callback(row)

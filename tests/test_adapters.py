@@ -1,11 +1,15 @@
 """Gymnasium and PettingZoo adapters pass the libraries' own checkers."""
 
 import numpy as np
+import pytest
 from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import parallel_api_test
 
 from world import WorldConfig
 from world.adapters import KinevoEnv, KinevoParallelEnv, KinevoVectorEnv
+from world.encoding import channel_max, scale_obs
+from world.env import World
+from world.layout import OBS_CHANNELS
 
 CFG = WorldConfig(n_agents=4, width=9, height=9, max_steps=25)
 
@@ -50,3 +54,42 @@ def test_vector_env_has_one_sub_env_per_agent_and_autoresets():
             truncated_at.append(t)
             assert trunc.all()
     assert truncated_at == [CFG.max_steps - 1]
+
+
+def test_every_channel_stays_within_its_documented_maximum_and_most_reach_it():
+    cfg = WorldConfig(n_agents=6, width=9, height=9, max_steps=60, freeze_steps=7)
+    world = World(cfg, n_envs=16, seed=3)
+    world.reset(kinship=np.full((6, 6), 0.5, np.float32) + 0.5 * np.eye(6, dtype=np.float32))
+    top = channel_max(cfg)
+    seen = np.zeros(len(top))
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        world.step(rng.integers(0, cfg.n_actions, (16, 6), np.int32))
+        seen = np.maximum(seen, world.obs.max(axis=(0, 1, 2, 3)))
+    assert (seen <= top).all(), dict(zip(OBS_CHANNELS, seen, strict=True))
+    for name in ("mine", "marker", "agent_facing", "agent_energy", "wall", "altar"):
+        k = OBS_CHANNELS.index(name)
+        assert seen[k] == top[k], name
+    scaled = scale_obs(world.obs, cfg)
+    assert scaled.dtype == np.float32 and scaled.min() >= 0 and scaled.max() <= 1
+
+
+@pytest.mark.parametrize("obs", ["scaled", "flat"])
+def test_gymnasium_env_checker_passes_with_float_encodings(obs):
+    check_env(KinevoEnv(CFG, seed=1, obs=obs), skip_render_check=True)
+    parallel_api_test(KinevoParallelEnv(CFG, seed=1, obs=obs), num_cycles=20)
+
+
+def test_flat_observation_is_the_scaled_planes_then_the_own_state():
+    env = KinevoEnv(CFG, seed=2, obs="flat")
+    flat, _ = env.reset(seed=3)
+    grid, own = env.world.obs[0, 0], env.world.self_obs[0, 0]
+    assert np.array_equal(flat, np.concatenate([scale_obs(grid, CFG).ravel(), own]))
+    vec = KinevoVectorEnv(CFG, n_envs=2, seed=0, obs="flat")
+    batch, _ = vec.reset(seed=1)
+    assert batch.shape == (8, 11 * 11 * 13 + 11) and vec.observation_space.contains(batch)
+
+
+def test_an_unknown_encoding_is_refused_with_the_known_ones():
+    with pytest.raises(ValueError, match="raw, scaled, flat"):
+        KinevoEnv(CFG, obs="bytes")

@@ -1,13 +1,16 @@
 """Checkpoints load only plain tensors; tampered or truncated files give clear errors."""
 
+import json
 import pickle
+import subprocess
+import sys
 
 import pytest
 import torch
 
 from evo.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from evo.config import PPOConfig
-from evo.ppo import make_policy
+from evo.policy import make_policy
 from world import WorldConfig
 
 WORLD = WorldConfig(n_agents=2, width=7, height=7)
@@ -68,3 +71,21 @@ def test_bad_description_files_are_named(tmp_path):
         load_checkpoint(tmp_path / "p.pt")
     with pytest.raises(CheckpointError, match="cannot read"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_a_checkpoint_from_before_named_policies_loads_as_conv_v1(tmp_path):
+    old = PPO.model_copy(update={"policy": "conv-v1"})
+    torch.manual_seed(0)
+    s = [make_policy(WORLD, old).state_dict()]
+    save_checkpoint(tmp_path / "p", WORLD, old, s)
+    meta = json.loads((tmp_path / "p.json").read_text())
+    del meta["ppo"]["policy"]  # as written before the field existed
+    (tmp_path / "p.json").write_text(json.dumps(meta))
+    ck = load_checkpoint(tmp_path / "p.pt")
+    assert ck.ppo.policy == "conv-v1"
+    assert all(torch.equal(s[0][k], ck.policies()[0].state_dict()[k]) for k in s[0])
+
+
+def test_loading_a_checkpoint_does_not_import_the_trainer():
+    code = "import sys, evo.checkpoint, evo.evaluate; assert 'evo.ppo' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

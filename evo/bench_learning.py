@@ -1,0 +1,168 @@
+"""Learning benchmarks; prints one JSON line per figure.
+
+    python -m evo.bench_learning curves --seeds 0 1 2      # sample efficiency, both policies
+    python -m evo.bench_learning blind --seeds 0 1 2       # does the policy use what it sees?
+
+``curves``: hearts per agent-episode against agent-steps for each policy on the same tasks
+and seeds (``seeing`` below and runs/population.yaml's world and ppo sections), then, per
+task, the old policy's final level (mean of its last updates, median over seeds) and the
+agent-steps each policy needs to reach it.
+
+``blind``: trains on the seeing task and scores, on the same fresh episodes, the trained
+policy, the same policy with its observation planes zeroed, a blind actor drawing from the
+trained policy's own action frequencies, and uniformly random actions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from evo.checkpoint import Checkpoint
+from evo.config import PPOConfig, ppo_config_from_dict
+from evo.evaluate import FrequencyActor, PolicyActor, play_episodes
+from evo.policy import DEFAULT_POLICY
+from evo.ppo import train
+from world.config import WorldConfig, world_config_from_dict
+
+RUNS_YAML = Path(__file__).resolve().parent.parent / "runs" / "population.yaml"
+
+# One agent, one altar placed anew every episode anywhere in an open 7x7 room: to make hearts
+# the agent must walk to where it sees the altar, face it and use it. An agent blind to the
+# planes can only wander and use at random.
+SEEING = WorldConfig(
+    n_agents=1,
+    width=7,
+    height=7,
+    max_steps=64,
+    start_energy=100,
+    altar_cost=5,
+    altar_cooldown=0,
+    map={"kind": "scatter", "mines": 0, "chargers": 0, "altars": 1, "wall_density": 0.0},
+)
+SEEING_PPO = PPOConfig(
+    total_timesteps=32 * 64 * 64,
+    num_envs=32,
+    num_steps=64,
+    learning_rate=2.5e-3,
+    channels=16,
+    hidden=64,
+    torch_threads=1,
+)
+
+
+def emit(**fields) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def tasks() -> dict[str, tuple[WorldConfig, PPOConfig]]:
+    data = yaml.safe_load(RUNS_YAML.read_text())
+    runs_world = world_config_from_dict(data["world"], str(RUNS_YAML), "world")
+    runs_ppo = ppo_config_from_dict(data["ppo"], str(RUNS_YAML), "ppo")
+    return {"seeing": (SEEING, SEEING_PPO), "runs": (runs_world, runs_ppo)}
+
+
+def blind_comparison(
+    world: WorldConfig, ppo: PPOConfig, seed: int, episodes: int = 64, eval_seed: int = 1000
+) -> dict:
+    """Train with `seed`, then own hearts per agent-episode of the trained policy, the same
+    policy with zeroed planes, its action frequencies played blind, and uniform random."""
+    t = time.perf_counter()
+    result = train(world, ppo, seed=seed)
+    train_s = time.perf_counter() - t
+    ck = Checkpoint(world, ppo, result.states, {}, list(range(len(result.states))), {})
+    actor = PolicyActor(ck, episodes, seed=eval_seed)
+    hearts = {"trained": play_episodes(world, actor, episodes, seed=eval_seed)}
+    zeroed = PolicyActor(ck, episodes, seed=eval_seed, blind=True)
+    hearts["zeroed"] = play_episodes(world, zeroed, episodes, seed=eval_seed)
+    freq = FrequencyActor(actor.action_counts, seed=eval_seed)
+    hearts["action_frequency"] = play_episodes(world, freq, episodes, seed=eval_seed)
+    hearts["random"] = play_episodes(world, None, episodes, seed=eval_seed)
+    out = {k: v["hearts_per_agent_episode"] for k, v in hearts.items()}
+    out["train_s"] = train_s
+    out["agent_steps"] = result.agent_steps
+    return out
+
+
+def reach(curve: list[dict], level: float, window: int = 3) -> int | None:
+    """Agent-steps at which the moving mean (over `window` updates) of hearts per
+    agent-episode first reaches `level`; None if it never does."""
+    h = [r["hearts_per_agent_episode"] for r in curve]
+    for k in range(window - 1, len(h)):
+        if np.mean(h[k - window + 1 : k + 1]) >= level:
+            return curve[k]["agent_steps"]
+    return None
+
+
+def curves(names: list[str], policies: list[str], seeds: list[int], last: int) -> None:
+    for task, (world, ppo) in tasks().items():
+        if task not in names:
+            continue
+        finals: dict[str, list[float]] = {p: [] for p in policies}
+        runs: dict[str, list[list[dict]]] = {p: [] for p in policies}
+        for seed in seeds:
+            for policy in policies:
+                cfg = ppo.model_copy(update={"policy": policy})
+                t = time.perf_counter()
+                curve = train(world, cfg, seed=seed).curve
+                runs[policy].append(curve)
+                finals[policy].append(
+                    float(np.mean([r["hearts_per_agent_episode"] for r in curve[-last:]]))
+                )
+                emit(
+                    bench="curve",
+                    task=task,
+                    policy=policy,
+                    seed=seed,
+                    seconds=round(time.perf_counter() - t, 1),
+                    agent_steps=[r["agent_steps"] for r in curve],
+                    hearts_per_agent_episode=[
+                        round(r["hearts_per_agent_episode"], 3) for r in curve
+                    ],
+                    final=round(finals[policy][-1], 3),
+                )
+        old = policies[-1]
+        level = statistics.median(finals[old])
+        for policy in policies:
+            at = [reach(c, level) for c in runs[policy]]
+            emit(
+                bench="reach",
+                task=task,
+                policy=policy,
+                target=f"median final level of {old} (last {last} updates)",
+                level=round(level, 3),
+                final_median=round(statistics.median(finals[policy]), 3),
+                agent_steps_to_reach=at,
+            )
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(
+        prog="python -m evo.bench_learning", description=__doc__.split("\n")[0]
+    )
+    ap.add_argument("what", choices=["curves", "blind"])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--tasks", nargs="+", default=["seeing", "runs"])
+    ap.add_argument("--policies", nargs="+", default=[DEFAULT_POLICY, "conv-v1"])
+    ap.add_argument("--last", type=int, default=5, help="updates averaged for a final level")
+    args = ap.parse_args(argv)
+    if args.what == "curves":
+        curves(args.tasks, args.policies, args.seeds, args.last)
+        return
+    for policy in args.policies:
+        for seed in args.seeds:
+            ppo = SEEING_PPO.model_copy(update={"policy": policy})
+            fig = blind_comparison(SEEING, ppo, seed)
+            emit(
+                bench="blind", policy=policy, seed=seed, **{k: round(v, 3) for k, v in fig.items()}
+            )
+
+
+if __name__ == "__main__":
+    main()
