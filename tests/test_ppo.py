@@ -147,7 +147,8 @@ def test_an_unknown_policy_name_lists_the_known_ones():
 
 def test_nan_rewards_are_skipped_and_counted_not_crashed():
     facing_altar = {"kind": "ascii", "ascii": "#####\n#.a.#\n#.^.#\n#####"}
-    poisoned = WorldConfig(n_agents=1, max_steps=64, heart_reward=float("nan"), map=facing_altar)
+    world = WorldConfig(n_agents=1, max_steps=64, map=facing_altar)
+    poisoned = world.model_copy(update={"heart_reward": float("nan")})  # configs refuse NaN
     result = train(poisoned, quick(total_timesteps=8 * 16 * 3), seed=0)
     assert result.nan_skips.sum() > 0
     assert all(torch.isfinite(v).all() for s in result.states for v in s.values())
