@@ -17,7 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
-from evo.archive import ArchiveError, complete_generations, stored_attrs
+from evo.archive import ArchiveError, check_schema, complete_generations, stored_attrs
 from evo.config import load_run_config
 from kinevo.config import ConfigError
 
@@ -73,6 +73,11 @@ def main(argv: list[str] | None = None) -> None:
         same = _same_config(archive, cfg)
         if not args.resume and not args.force:
             _fail(f"{archive}: already exists; --resume continues it, --force replaces it")
+        if args.resume and not args.force:
+            try:
+                check_schema(archive)  # before any cluster starts
+            except ArchiveError as err:
+                _fail(str(err))
         if args.resume and not same and not args.force:
             _fail(
                 f"{archive}: was written by a different config (or seed); refusing to mix runs. "
