@@ -44,4 +44,4 @@ def test_stable_baselines3_ppo_learns_on_kinevo_env_with_the_flat_encoding():
     assert trained >= 3 * max(random, 0.05), (trained, random)
 
 
-SB3_STEPS = 60_000
+SB3_STEPS = 120_000
