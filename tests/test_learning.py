@@ -5,6 +5,7 @@ blind actor playing its own action frequencies. And a stable-baselines3 PPO lear
 
 import numpy as np
 import pytest
+import torch
 
 from evo.bench_learning import SEEING, SEEING_PPO, blind_comparison
 
@@ -23,11 +24,18 @@ def test_stable_baselines3_ppo_learns_on_kinevo_env_with_the_flat_encoding():
     sb3 = pytest.importorskip("stable_baselines3")
     from world.adapters import KinevoEnv
 
-    env = KinevoEnv(SEEING, seed=0, obs="flat")
-    model = sb3.PPO("MlpPolicy", env, n_steps=1024, batch_size=256, n_epochs=4, seed=0)
-    model.learn(total_timesteps=SB3_STEPS)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as validated: 0.45 / 1.3 / 0.9 hearts at 60k / 90k / 120k steps
+    try:
+        env = KinevoEnv(SEEING, seed=0, obs="flat")
+        model = sb3.PPO(
+            "MlpPolicy", env, n_steps=1024, batch_size=256, n_epochs=4, ent_coef=0.01, seed=0
+        )
+        model.learn(total_timesteps=SB3_STEPS)
+    finally:
+        torch.set_num_threads(threads)
 
-    def hearts(act, episodes=20):
+    def hearts(act, episodes=40):
         env, total = KinevoEnv(SEEING, seed=123, obs="flat"), 0.0
         rng = np.random.default_rng(0)
         for ep in range(episodes):
@@ -44,4 +52,4 @@ def test_stable_baselines3_ppo_learns_on_kinevo_env_with_the_flat_encoding():
     assert trained >= 3 * max(random, 0.05), (trained, random)
 
 
-SB3_STEPS = 60_000
+SB3_STEPS = 120_000
