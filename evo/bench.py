@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
-from evo.config import PPOConfig, ppo_config_from_dict
+from evo.config import PPOConfig
 from evo.policy import DEFAULT_POLICY, POLICIES, Ensemble, count_macs, make_policy
 from evo.ppo import resolve_device, train
-from world.config import WorldConfig, world_config_from_dict
+from kinevo.config import load_section
+from world.config import WorldConfig
 from world.env import World
 
 RUNS_YAML = Path(__file__).resolve().parent.parent / "runs" / "population.yaml"
@@ -41,9 +41,8 @@ def emit(**fields) -> None:
 
 def settings(envs: int | None) -> dict[str, tuple[WorldConfig, PPOConfig]]:
     """name -> (world, ppo) for the shipped runs' setting and a larger one."""
-    data = yaml.safe_load(RUNS_YAML.read_text())
-    runs_world = world_config_from_dict(data["world"], str(RUNS_YAML), "world")
-    runs_ppo = ppo_config_from_dict(data["ppo"], str(RUNS_YAML), "ppo")
+    runs_world = load_section(RUNS_YAML, "world", WorldConfig)
+    runs_ppo = load_section(RUNS_YAML, "ppo", PPOConfig)
     large_world = WorldConfig(n_agents=8, width=17, height=17, max_steps=256)
     large_ppo = PPOConfig(num_envs=32, num_steps=64, channels=32, hidden=128)
     out = {"runs": (runs_world, runs_ppo), "large": (large_world, large_ppo)}

@@ -22,14 +22,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from evo.checkpoint import Checkpoint
-from evo.config import PPOConfig, ppo_config_from_dict
+from evo.config import PPOConfig
 from evo.evaluate import FrequencyActor, PolicyActor, play_episodes
 from evo.policy import DEFAULT_POLICY
 from evo.ppo import train
-from world.config import WorldConfig, world_config_from_dict
+from kinevo.config import load_section
+from world.config import WorldConfig
 
 RUNS_YAML = Path(__file__).resolve().parent.parent / "runs" / "population.yaml"
 
@@ -62,9 +62,8 @@ def emit(**fields) -> None:
 
 
 def tasks() -> dict[str, tuple[WorldConfig, PPOConfig]]:
-    data = yaml.safe_load(RUNS_YAML.read_text())
-    runs_world = world_config_from_dict(data["world"], str(RUNS_YAML), "world")
-    runs_ppo = ppo_config_from_dict(data["ppo"], str(RUNS_YAML), "ppo")
+    runs_world = load_section(RUNS_YAML, "world", WorldConfig)
+    runs_ppo = load_section(RUNS_YAML, "ppo", PPOConfig)
     return {"seeing": (SEEING, SEEING_PPO), "runs": (runs_world, runs_ppo)}
 
 
