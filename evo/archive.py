@@ -56,7 +56,9 @@ class Variable:
 
 # Every dimension has an index coordinate of its own name (listed first below), which
 # `generation_dataset` makes; every other entry is a value the run loop gives.
-DIMENSIONS = ("generation", "individual", "gene", "counter", "trial", "slot", "slot_other")
+DIMENSIONS = (
+    "generation", "individual", "gene", "counter", "trial", "slot", "slot_other", "update"
+)
 
 # fmt: off
 VARIABLES: dict[str, Variable] = {
@@ -79,6 +81,8 @@ VARIABLES: dict[str, Variable] = {
     "slot_other": Variable("slot_other", "int64", "1",
                            "agent slot in a trial's world, second axis of slot x slot",
                            coord=True),
+    "update": Variable("update", "int64", "1", "PPO update of a trial's training (from 1)",
+                       coord=True),
     # -- individuals
     "uid": Variable("generation individual", "int64", "uid",
                     "unique id of the individual over the run (an elite keeps its uid)",
@@ -88,7 +92,17 @@ VARIABLES: dict[str, Variable] = {
     "search_point": Variable("generation individual gene", "float64", "1",
                              "the searcher's point in the unit cube, one axis per gene"),
     "fitness": Variable("generation individual", "float64", "hearts per episode",
-                        "own hearts per episode (TrialResult.fitness), mean over its trials"),
+                        "own hearts per episode, mean over its trials, as config fitness.when "
+                        "says (default: after training, on fresh seeded episodes)"),
+    "training_fitness": Variable("generation individual", "float64", "hearts per episode",
+                                 "own hearts per episode while it learned, mean over its "
+                                 "trials"),
+    "curve": Variable("generation individual update", "float64", "hearts per episode",
+                      "learning curve: own hearts per episode in each update's rollout, mean "
+                      "over its trials"),
+    "weights_trial": Variable("generation individual", "int64", "1",
+                              "trial whose trained weights it passes on (its best by trial "
+                              "fitness, first on ties)"),
     "parent_a": Variable("generation individual", "int64", "uid",
                          "first parent (weights come from it when inherited); -1: founder"),
     "parent_b": Variable("generation individual", "int64", "uid",
@@ -105,6 +119,8 @@ VARIABLES: dict[str, Variable] = {
                            "individual placed in each slot of each trial"),
     "kinship": Variable("generation trial slot slot_other", "float32", "1",
                         "kinship matrix K the trial's agents lived with (K_ii = 1)"),
+    "trial_fitness": Variable("generation trial slot", "float64", "hearts per episode",
+                              "fitness of the individual in each slot of each trial"),
     # -- the population
     "best_fitness": Variable("generation", "float64", "hearts per episode",
                              "highest fitness in the generation"),
@@ -173,6 +189,7 @@ def generation_dataset(
         "trial": np.arange(sizes["trial"]),
         "slot": np.arange(sizes["slot"]),
         "slot_other": np.arange(sizes["slot"]),
+        "update": np.arange(1, sizes["update"] + 1),
     }
     ds = xr.Dataset(
         {n: (VARIABLES[n].dims, a) for n, a in arrays.items() if not VARIABLES[n].coord},

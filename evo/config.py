@@ -134,6 +134,18 @@ class GeneConfig(Strict):
         return self
 
 
+class FitnessConfig(Strict):
+    """What an individual's fitness is: its own hearts per episode (never shared reward)."""
+
+    when: Literal["after_training", "during_training"] = Field(
+        "after_training",
+        description="after_training: the trained networks play `episodes` fresh seeded "
+        "episodes of the trial's world; during_training: hearts made while learning",
+    )
+    episodes: int = Field(16, ge=1, le=4096, description="after_training: episodes played")
+    greedy: bool = Field(False, description="after_training: most likely action, not sampled")
+
+
 class EvolutionConfig(Strict):
     algorithm: Literal["ga", "cmaes", "pgpe"] = Field("ga", description="search algorithm")
     elitism: int = Field(1, ge=0, description="best individuals copied unchanged")
@@ -145,8 +157,16 @@ class EvolutionConfig(Strict):
     mate_pairing_bias: float = Field(
         0.0, ge=0, le=1, description="GA: chance a parent takes its last bonded mate as partner"
     )
-    inheritance: Literal["scratch", "inherit"] = Field(
-        "scratch", description="children learn from scratch, or start from parent a's weights"
+    inheritance: Literal["darwinian", "lamarckian"] = Field(
+        "darwinian",
+        description="darwinian: children start from fresh weights (genes only); lamarckian: "
+        "from the trained weights of their first parent (from its best trial), elites keep "
+        "their own",
+    )
+    shuffle_genes: bool = Field(
+        False,
+        description="control: permute genomes among the new generation's individuals (weights "
+        "and lineage stay), so gene evolution can be told from drift and hitchhiking",
     )
     stdev_init: float = Field(0.25, gt=0, description="cmaes/pgpe: initial spread, share of range")
     checkpoint_top: int = Field(2, ge=0, description="checkpoints of the best kept per generation")
@@ -160,6 +180,7 @@ class RunConfig(Strict):
         description="the genome",
     )
     evolution: EvolutionConfig = Field(default_factory=EvolutionConfig)
+    fitness: FitnessConfig = Field(default_factory=FitnessConfig)
     world: WorldConfig = Field(default_factory=WorldConfig)
     kinship: KinshipConfig = Field(default_factory=KinshipConfig)
     ppo: PPOConfig = Field(default_factory=PPOConfig)
@@ -187,8 +208,8 @@ class RunConfig(Strict):
             raise ValueError(
                 f"evolution.elitism ({self.evolution.elitism}) must be < population.size"
             )
-        if self.evolution.inheritance == "inherit" and self.evolution.algorithm != "ga":
-            raise ValueError("evolution.inheritance 'inherit' needs algorithm 'ga' (parents)")
+        if self.evolution.inheritance == "lamarckian" and self.evolution.algorithm != "ga":
+            raise ValueError("evolution.inheritance 'lamarckian' needs algorithm 'ga' (parents)")
         return self
 
     @property

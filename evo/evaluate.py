@@ -7,6 +7,7 @@ import torch
 
 from evo.checkpoint import Checkpoint
 from evo.policy import Ensemble
+from kinevo.genes import genes_acting_in
 from world import layout as L
 from world.config import WorldConfig
 from world.env import World
@@ -81,11 +82,18 @@ def play_episodes(
     seed: int = 0,
     kinship: np.ndarray | None = None,
     frames: list | None = None,
+    genes: dict[str, np.ndarray] | None = None,
 ) -> dict:
-    """Run `episodes` envs side by side for one episode each; `actor(world) -> actions` or
-    None for uniformly random actions. Returns own hearts per agent-episode and counters."""
+    """Run `episodes` envs side by side for one whole episode each (staggered starts off);
+    `actor(world) -> actions` or None for uniformly random actions. `genes`: world genes per
+    agent slot (name -> float[N]; learner genes are ignored). Returns own hearts per
+    agent-episode (`hearts_by_agent`: one unrounded float per slot) and counters."""
+    if "stagger_start" in WorldConfig.model_fields:  # every env plays one whole episode
+        world_cfg = world_cfg.model_copy(update={"stagger_start": False})
     world = World(world_cfg, n_envs=episodes, seed=seed)
     world.reset(kinship=kinship)
+    acting = {k: v for k, v in (genes or {}).items() if k in genes_acting_in("world")}
+    world.set_genes(**acting)
     rng = np.random.default_rng(seed)
     if frames is not None:
         from world.render import rgb_frame
@@ -105,9 +113,29 @@ def play_episodes(
     hearts = c[:, L.COUNTERS.index("hearts")] / episodes
     return {
         "episodes": episodes,
+        "hearts_by_agent": [float(h) for h in hearts],
         "hearts_per_agent_episode": float(hearts.mean()),
         "hearts_per_episode_by_agent": [round(float(h), 3) for h in hearts],
         "mean_per_agent_episode": {
             name: round(float(c[:, k].mean() / episodes), 3) for k, name in enumerate(L.COUNTERS)
         },
     }
+
+
+def fitness_after_training(
+    world_cfg: WorldConfig,
+    ppo,
+    states: list[dict],
+    episodes: int,
+    seed: int,
+    kinship: np.ndarray | None = None,
+    genes: dict[str, np.ndarray] | None = None,
+    greedy: bool = False,
+) -> np.ndarray:
+    """Own hearts per episode of each agent slot (float64[N]) when the trained networks
+    `states` (one per slot, or one shared) play `episodes` fresh episodes of the trial's world
+    from `seed`: what was learned, not the area under the learning curve."""
+    ck = Checkpoint(world_cfg, ppo, states, {}, list(range(len(states))), {})
+    actor = PolicyActor(ck, episodes, seed=seed, greedy=greedy)
+    result = play_episodes(world_cfg, actor, episodes, seed, kinship, genes=genes)
+    return np.asarray(result["hearts_by_agent"], np.float64)

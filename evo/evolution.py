@@ -123,6 +123,8 @@ class Evolution:
                     derived_rng(cfg.seed, g, 2),
                 )  # fmt: skip
                 next_uid += int((self.lineage.born == g + 1).sum())
+                if cfg.evolution.shuffle_genes:  # the control: genomes move, weights stay
+                    u = u[derived_rng(cfg.seed, g, 7).permutation(P)]
         else:
             from evotorch.algorithms import CMAES, PGPE
 
@@ -178,8 +180,8 @@ class Evolution:
     def _run_trials(self, g: int, genes: np.ndarray, trials: list[np.ndarray]) -> list[TrialResult]:
         cfg, lin = self.cfg, self.lineage
         names = self.genome.names
-        inherit = cfg.evolution.inheritance == "inherit" and g > 0
-        want_weights = cfg.evolution.checkpoint_top > 0 or cfg.evolution.inheritance == "inherit"
+        lamarckian = cfg.evolution.inheritance == "lamarckian"
+        want_weights = cfg.evolution.checkpoint_top > 0 or lamarckian
         futures, seeds = [], []
         for t, members in enumerate(trials):
             uids = lin.uid[members]
@@ -192,7 +194,7 @@ class Evolution:
                 uids.tolist(),
             )
             init = None
-            if inherit:
+            if lamarckian and g > 0:
                 init = self._inherited_states(lin.source[members])
             futures.append(
                 self.client.submit(
@@ -206,6 +208,7 @@ class Evolution:
                     kinship_matrix=K,
                     init_states=init,
                     return_weights=want_weights,
+                    fitness=cfg.fitness,
                     key=f"trial-{self.run_id}-g{g}-t{t}",
                     pure=False,
                     retries=TRIAL_RETRIES,
@@ -256,7 +259,10 @@ class Evolution:
         """Archive generation g (the schema is evo.archive's) and return its fitness."""
         cfg, lin = self.cfg, self.lineage
         P, n = cfg.population.size, cfg.population.agents_per_trial
-        fit_sum, plays = np.zeros(P), np.zeros(P)
+        fit_sum, train_sum, plays = np.zeros(P), np.zeros(P), np.zeros(P)
+        curve = np.zeros((P, results[0].curve_hearts.shape[1]))
+        trial_fitness = np.zeros((len(trials), n))
+        best_trial, best_fit = np.full(P, -1, np.int64), np.full(P, -np.inf)
         counters = np.zeros((P, len(COUNTERS)), np.int64)
         partners: list[Counter] = [Counter() for _ in range(P)]
         row_of = lin.row_of()
@@ -264,7 +270,13 @@ class Evolution:
         kinship = np.zeros((len(trials), n, n), np.float32)
         for t, (members, r) in enumerate(zip(trials, results, strict=True)):
             fit_sum[members] += r.fitness
+            train_sum[members] += r.training_fitness
+            curve[members] += r.curve_hearts
             plays[members] += 1
+            trial_fitness[t] = r.fitness
+            better = r.fitness > best_fit[members]
+            best_trial[members[better]] = t
+            best_fit[members[better]] = r.fitness[better]
             counters[members] += np.stack([r.counters[c] for c in COUNTERS], axis=1)
             for a, b in r.bonds:
                 partners[row_of[int(a)]][int(b)] += 1
@@ -277,12 +289,15 @@ class Evolution:
             np.int64,
         )
         agent_steps = sum(r.agent_steps for r in results)
-        self._keep_weights(g, trials, results, fitness, genes)
+        self._keep_weights(g, trials, results, fitness, genes, best_trial)
         values = {
             "uid": lin.uid,
             "genome": genes,
             "search_point": u,
             "fitness": fitness,
+            "training_fitness": train_sum / plays,
+            "curve": curve / plays[:, None],
+            "weights_trial": best_trial,
             "parent_a": lin.parent_a,
             "parent_b": lin.parent_b,
             "born": lin.born,
@@ -290,6 +305,7 @@ class Evolution:
             "counters": counters,
             "trial_uids": trial_uids,
             "kinship": kinship,
+            "trial_fitness": trial_fitness,
             "best_fitness": fitness.max(),
             "mean_fitness": fitness.mean(),
             "gene_mean": genes.mean(0),
@@ -323,23 +339,25 @@ class Evolution:
                 "seed; refusing to mix runs"
             )
         self.mates = ds.mate.values.astype(np.int64)
-        if self.cfg.evolution.inheritance == "inherit":
+        if self.cfg.evolution.inheritance == "lamarckian":
             path = self.out / "weights" / f"g{g}.pt"
             stored = torch.load(path, map_location="cpu", weights_only=True)
             self.weights = {int(k): v for k, v in stored.items()}
         self._report(g, ds, replayed=True)
         return ds.fitness.values
 
-    def _keep_weights(self, g, trials, results, fitness, genes) -> None:
+    def _keep_weights(self, g, trials, results, fitness, genes, best_trial) -> None:
+        """Keep each individual's trained weights from its best trial (`best_trial[k]`) for
+        lamarckian inheritance and the checkpoints of the best individuals."""
         cfg, lin = self.cfg, self.lineage
         if results and results[0].weights is None:
             return
         by_uid: dict[int, dict] = {}
-        for members, r in zip(trials, results, strict=True):
-            for slot, k in enumerate(members):
-                state = r.weights[0] if len(r.weights) == 1 else r.weights[slot]
-                by_uid.setdefault(int(lin.uid[k]), state)
-        if cfg.evolution.inheritance == "inherit":
+        for k, t in enumerate(best_trial):
+            r = results[t]
+            slot = int(np.flatnonzero(trials[t] == k)[0])
+            by_uid[int(lin.uid[k])] = r.weights[0] if len(r.weights) == 1 else r.weights[slot]
+        if cfg.evolution.inheritance == "lamarckian":
             self.weights = by_uid
             (self.out / "weights").mkdir(parents=True, exist_ok=True)
             torch.save({str(k): v for k, v in by_uid.items()}, self.out / "weights" / f"g{g}.pt")

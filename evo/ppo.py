@@ -28,12 +28,10 @@ import torch
 
 from evo.config import PPOConfig
 from evo.policy import Ensemble, GroupAdam, make_policy  # noqa: F401 (make_policy: re-exported)
+from kinevo.genes import GENES, genes_acting_in, unknown_gene_message
 from world import layout as L
 from world.config import WorldConfig
 from world.env import World
-
-LEARNING_GENES = ("learning_rate", "ent_coef")
-WORLD_GENES = ("kin_weight", "choosiness")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -331,10 +329,11 @@ def train(
     # The world's Numba threads follow torch's: Dask runs one trial per one-thread worker.
     world = World(world_cfg, n_envs=B, seed=seed, threads=ppo.torch_threads)
     world.reset(kinship=kinship)
-    world.set_genes(
-        kin_weight=gene_vector(genes, "kin_weight", 0.0, N),
-        choosiness=gene_vector(genes, "choosiness", 0.0, N),
-    )
+    genes = dict(genes or {})
+    for name in genes:
+        if name not in GENES:
+            raise ValueError(unknown_gene_message(name))
+    world.set_genes(**{n: gene_vector(genes, n, 0.0, N) for n in genes_acting_in("world")})
     lr_gene = gene_vector(genes, "learning_rate", ppo.learning_rate, N)
     ent_gene = gene_vector(genes, "ent_coef", ppo.ent_coef, N)
     if G == 1:  # one network: its genes are the group's mean
@@ -362,13 +361,14 @@ def train(
     t0 = time.perf_counter()
     hearts_col = L.COUNTERS.index("hearts")
     bonds = []
+    episodes_per_update = B * T / world_cfg.max_steps
 
     for update_no in range(1, ppo.num_updates + 1):
         # -- learning-rate annealing -------------------------------------------------------
         frac = 1.0 - (update_no - 1.0) / ppo.num_updates if ppo.anneal_lr else 1.0
         lr = lr0 * frac
         core0 = net.groups(buf.core.clone())  # [G, M, hidden] for recurrent unrolls
-        hearts_before = world.counters[:, :, hearts_col].sum()
+        hearts_before = world.counters[:, :, hearts_col].sum(axis=0)
 
         # -- rollout -----------------------------------------------------------------------
         t_rollout = time.perf_counter()
@@ -397,12 +397,13 @@ def train(
         update_s = time.perf_counter() - t_update
         elapsed = time.perf_counter() - t0
         steps_per_update = T * B
-        hearts = world.counters[:, :, hearts_col].sum() - hearts_before
+        hearts = world.counters[:, :, hearts_col].sum(axis=0) - hearts_before  # [N]
         row = {
             "update": update_no,
             "env_steps": update_no * steps_per_update,
             "agent_steps": update_no * steps_per_update * N,
-            "hearts_per_agent_episode": float(hearts) / (N * B * T / world_cfg.max_steps),
+            "hearts_per_agent_episode": float(hearts.sum()) / (N * episodes_per_update),
+            "hearts_per_episode_by_slot": (hearts / episodes_per_update).tolist(),
             "learned_reward_per_agent_step": float(buf.rewards.mean()),
             "agent_steps_per_s": update_no * steps_per_update * N / elapsed,
             "nan_skips": int(nan_skips.sum()),

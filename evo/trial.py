@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evo.config import PPOConfig
+from evo.config import FitnessConfig, PPOConfig
+from evo.evaluate import fitness_after_training
 from evo.ppo import train
 from kinevo.genes import GENES
 from kinship.pedigree import Pedigree
@@ -26,7 +27,8 @@ class TrialResult:
     """Per individual (arrays of length N, in the order given) plus trial-wide facts."""
 
     uids: np.ndarray  # int64[N]
-    fitness: np.ndarray  # float64[N] own hearts per episode
+    fitness: np.ndarray  # float64[N] own hearts per episode, as `fitness.when` says
+    training_fitness: np.ndarray  # float64[N] own hearts per episode while learning
     counters: dict[str, np.ndarray]  # name -> int64[N], every world behaviour counter
     bonds: np.ndarray  # int64[M, 2] uid pairs that bonded (one row per bond formed)
     nan_skips: np.ndarray  # int64[G] updates skipped by the NaN guard (G = N or 1)
@@ -35,6 +37,11 @@ class TrialResult:
     weights: list[dict] | None = None  # G plain state dicts when asked for
     agent_steps: int = 0
     seconds: float = 0.0
+
+    @property
+    def curve_hearts(self) -> np.ndarray:
+        """float64[N, updates]: own hearts per episode of each slot at each update."""
+        return np.array([row["hearts_per_episode_by_slot"] for row in self.curve]).T
 
 
 def run_trial(
@@ -49,17 +56,21 @@ def run_trial(
     return_weights: bool = False,
     kinship_matrix: np.ndarray | None = None,
     callback: Callable[[dict], None] | None = None,
+    fitness: FitnessConfig | None = None,
 ) -> TrialResult:
     """Train the individuals `uids` (one agent slot each) together and report their results.
 
-    genes: gene name -> one value per individual (learning_rate, ent_coef, kin_weight,
-    choosiness are read; others are carried along). lineage: needed for pedigree kinship.
+    genes: gene name -> one value per individual; the genes of `kinevo.genes.GENES` act,
+    neutral ones (not in the table) act nowhere. lineage: needed for pedigree kinship.
     init_states: starting weights (policy inheritance), else fresh ones from `seed`.
     kinship_matrix: K given directly (float[N, N]); skips building it from `kinship`.
     callback: called with each update's learning-curve row (progress display).
+    fitness: how fitness is measured (default `FitnessConfig()`: after training, on fresh
+    episodes whose seed derives from `seed`).
     """
     if os.environ.get("KINEVO_FAULT_TRIAL_SEED") == str(seed):  # test hook: a failing trial
         raise RuntimeError(f"injected fault in the trial of seed {seed}")
+    fitness = fitness or FitnessConfig()
     uids = np.asarray(uids, np.int64)
     if len(uids) != world.n_agents:
         raise ValueError(f"a trial places {world.n_agents} agents, got {len(uids)} uids")
@@ -78,10 +89,17 @@ def run_trial(
         init_states=init_states,
         callback=callback,
     )
+    during = result.hearts_per_episode.astype(np.float64)
+    if fitness.when == "after_training":
+        after = fitness_after_training(
+            world, ppo, result.states, fitness.episodes, eval_seed(seed), K, acting,
+            fitness.greedy,
+        )  # fmt: skip
     pairs = result.bonds[:, 3:5] if len(result.bonds) else np.zeros((0, 2), np.int64)
     return TrialResult(
         uids=uids,
-        fitness=result.hearts_per_episode.astype(np.float64),
+        fitness=after if fitness.when == "after_training" else during,
+        training_fitness=during,
         counters={name: result.counters[:, k] for k, name in enumerate(COUNTERS)},
         bonds=uids[pairs].reshape(-1, 2),
         nan_skips=result.nan_skips.astype(np.int64),
@@ -91,3 +109,8 @@ def run_trial(
         agent_steps=result.agent_steps,
         seconds=result.seconds,
     )
+
+
+def eval_seed(seed: int) -> int:
+    """The seed of a trial's after-training episodes: fresh worlds, never its training ones."""
+    return int(np.random.SeedSequence([seed, 1]).generate_state(1, np.uint64)[0] >> 1)
