@@ -26,6 +26,8 @@ def worlds(draw):
         mine_start=1,
         mine_regen=draw(st.integers(1, 5)),
         charger_cooldown=draw(st.integers(0, 3)),
+        freeze_immunity=draw(st.integers(1, 4)),
+        stagger_start=draw(st.booleans()),
         map={"kind": kind, "mines": draw(st.integers(1, 4)), "chargers": 1, "altars": 1},
     )
     seed = draw(st.integers(0, 2**31))
