@@ -5,7 +5,6 @@ import numpy as np
 from world import World, WorldConfig
 from world.layout import NOOP
 
-
 # Scenes fix their own economy, so that the energy arithmetic in a scene stays readable and a
 # change of the world's default costs does not change what a scene means: no metabolism, and
 # noop, turns, shares and signal free (signal pays through `signal_cost`). A scene that is

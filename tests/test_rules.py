@@ -200,6 +200,7 @@ def test_freeze_immunity_ends_after_freeze_immunity_turns():
 
 def test_a_frozen_victim_gets_to_raise_its_shield_and_then_blocks():
     w = scene(FACING, freeze_steps=10, freeze_immunity=1, start_energy=1000, max_energy=1000)
+    w.state.frozen[0, 1] = 10  # frozen before the attacker starts hitting it every step
     for _ in range(40):
         act(w, a0="attack", a1="shield" if agent(w, 1)["shield"] == 0 else "noop")
     assert agent(w, 1)["shield"] == 1 and agent(w, 1)["frozen"] == 0
@@ -374,8 +375,6 @@ def test_an_action_that_cannot_be_paid_is_a_noop():
     w = scene(FACING, start_energy=2)
     act(w, a0="attack")  # costs 3
     assert agent(w, 1)["frozen"] == 0 and agent(w, 0)["energy"] == 2
-
-
 
 
 def test_acting_order_is_random_and_fair():

@@ -131,4 +131,3 @@ COUNTERS = (
     C_MATES_REFUSED,
 ) = range(len(COUNTERS))
 N_COUNTERS = len(COUNTERS)
-
