@@ -7,6 +7,9 @@ agents of one env, their kinship K (K_ii = 1) and each agent's own `kin_weight` 
                  proportion to K (itself included, K_jj = 1):
                      l_i = (1 - w_i) r_i + sum_j w_j r_j K_ji / sum_k K_jk
                  Reward moves, it is never created: sum_i l_i = sum_i r_i. With K = I, l = r.
+                 An agent whose row of K sums to 0 or less has no kin to spread over: it
+                 keeps w_j r_j (only reachable by calling the kernel directly: `World`
+                 accepts only kinship that passes `check_kinship`, where K_jj = 1).
                  Teams with w = 1: each team's reward is split evenly within the team.
 
     inclusive    Hamilton's view: each agent also counts its kin's reward weighted by
@@ -43,6 +46,9 @@ def share_rewards(own, kinship, kin_weight, mode, out):
             total = 0.0
             for k in range(n):
                 total += kinship[j, k]
+            if total <= 0.0:
+                out[j] += give
+                continue
             for k in range(n):
                 out[k] += give * kinship[j, k] / total
     elif mode == INCLUSIVE:
@@ -57,6 +63,47 @@ def share_rewards(own, kinship, kin_weight, mode, out):
     else:
         for i in range(n):
             out[i] = own[i]
+
+
+def check_kinship(kinship, n: int, n_envs: int | None = None) -> np.ndarray:
+    """Check a kinship matrix for `n` agents, float[n, n] or (with `n_envs`) one per env
+    float[n_envs, n, n], and return it as float32. Raises ValueError naming the problem: the
+    shape, a non-finite entry, asymmetry, a diagonal entry other than 1, or an entry outside
+    [0, 1] (negative relatedness is not a kinship structure; sharing divides by row sums)."""
+    k = np.asarray(kinship, dtype=np.float64)
+    shapes = [(n, n)] + ([(n_envs, n, n)] if n_envs is not None else [])
+    if k.shape not in shapes:
+        want = " or ".join(str(list(s)) for s in shapes)
+        raise ValueError(f"kinship: expected shape {want}, got {list(k.shape)}")
+    batch = k if k.ndim == 3 else k[None]
+    for e, m in enumerate(batch):
+        where = f"kinship[{e}]" if k.ndim == 3 else "kinship"
+        bad = np.argwhere(~np.isfinite(m))
+        if len(bad):
+            i, j = bad[0]
+            raise ValueError(f"{where}: entries must be finite, K[{i}, {j}] = {m[i, j]}")
+        bad = np.argwhere(np.abs(m - m.T) > 1e-6)
+        if len(bad):
+            i, j = bad[0]
+            raise ValueError(
+                f"{where}: must be symmetric, K[{i}, {j}] = {m[i, j]:g} but "
+                f"K[{j}, {i}] = {m[j, i]:g}"
+            )
+        bad = np.flatnonzero(np.diag(m) != 1.0)
+        if len(bad):
+            i = bad[0]
+            raise ValueError(
+                f"{where}: the diagonal must be 1 (K_ii = 1), K[{i}, {i}] = {m[i, i]:g}"
+            )
+        bad = np.argwhere(m < 0)
+        if len(bad):
+            i, j = bad[0]
+            raise ValueError(f"{where}: entries must not be negative, K[{i}, {j}] = {m[i, j]:g}")
+        bad = np.argwhere(m > 1)
+        if len(bad):
+            i, j = bad[0]
+            raise ValueError(f"{where}: entries must not be above 1, K[{i}, {j}] = {m[i, j]:g}")
+    return k.astype(np.float32)
 
 
 @njit(cache=True)

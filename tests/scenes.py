@@ -5,10 +5,32 @@ import numpy as np
 from world import World, WorldConfig
 from world.layout import NOOP
 
+# Scenes fix their own economy, so that the energy arithmetic in a scene stays readable and a
+# change of the world's default costs does not change what a scene means: no metabolism, and
+# noop, turns, shares and signal free (signal pays through `signal_cost`). A scene that is
+# about the default costs passes `action_costs` / `metabolism` itself.
+SCENE_COSTS = {
+    "noop": 0,
+    "forward": 1,
+    "back": 1,
+    "turn_left": 0,
+    "turn_right": 0,
+    "use": 1,
+    "attack": 3,
+    "shield": 1,
+    "share_energy": 0,
+    "share_diamond": 0,
+    "mate": 1,
+    "signal": 0,
+    "mark": 1,
+}
+
 
 def scene(text: str, seed: int = 0, **overrides) -> World:
-    """A one-env world on an ASCII map; one agent per spawn char, numbered in reading order."""
+    """A one-env world on an ASCII map; one agent per spawn char, numbered in reading order.
+    Costs are `SCENE_COSTS` and metabolism 0 unless overridden."""
     n = sum(text.count(c) for c in "@^>v<")
+    overrides = {"metabolism": 0, "action_costs": dict(SCENE_COSTS), **overrides}
     cfg = WorldConfig(n_agents=n, map={"kind": "ascii", "ascii": text}, **overrides)
     world = World(cfg, n_envs=1, seed=seed)
     world.reset()

@@ -118,3 +118,16 @@ def test_bonds_are_reproducible_under_a_seed():
 
     a, b = run(), run()
     assert len(a) > 0 and np.array_equal(a, b)
+
+
+def test_the_bond_log_grows_instead_of_dropping_bonds_between_reads():
+    # A bond forms every 3-step episode; 200 episodes between two reads, log size 1.
+    w = scene(PAIR, max_steps=3, bond_log_size=1)
+    for _ in range(200):
+        act(w, a0="mate", a1="mate")
+        act(w)
+        act(w)
+    bonds = w.read_bonds()
+    assert count(w, "bonds_formed", 0) == 200
+    assert len(bonds) == 200 and bonds[:, 1].tolist() == list(range(1, 201))
+    assert w.read_bonds().shape == (0, 5)

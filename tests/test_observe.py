@@ -24,7 +24,7 @@ def test_window_is_centred_on_the_agent_and_shows_objects():
     assert o[2, 2, L.CH_AGENT] == 255 and o[2, 2, L.CH_FACING] == L.NORTH + 1
     assert o[0, 0, L.CH_WALL] == 0 and o[1, 0, L.CH_MINE] == 0  # mine at (2, 2) is 3 cols off
     w2 = scene(ROOM, vision_radius=3)
-    assert w2.obs[0, 0, 2, 0, L.CH_MINE] == 1  # (2, 2) relative (-1, -3) -> (2, 0)
+    assert w2.obs[0, 0, 2, 0, L.CH_MINE] == 2  # (2, 2) relative (-1, -3) -> (2, 0), 1 diamond
     assert w2.obs[0, 0, 0, 3, L.CH_WALL] == 255  # wall row 0
 
 
@@ -87,3 +87,12 @@ def test_self_vector_reports_own_state():
     assert v[names.index("facing_east")] == 1.0 and v[names.index("facing_north")] == 0.0
     assert v[names.index("time")] == np.float32(1 / w.config.max_steps)
     assert ((w.self_obs >= 0) & (w.self_obs <= 1)).all()
+
+
+def test_mine_channel_tells_an_empty_mine_from_one_with_a_diamond():
+    seen = []
+    for n in (0, 1, 2):
+        w = scene("#####\n#.m.#\n#.^.#\n#####", mine_start=n, mine_max=3, vision_radius=1)
+        seen.append(int(w.obs[0, 0, 0, 1, L.CH_MINE]))
+    assert seen == [1, 2, 3]  # 0 where there is no mine, 1 + diamonds where there is one
+    assert w.obs[0, 0, 1, 0, L.CH_MINE] == 0

@@ -26,6 +26,8 @@ def worlds(draw):
         mine_start=1,
         mine_regen=draw(st.integers(1, 5)),
         charger_cooldown=draw(st.integers(0, 3)),
+        freeze_immunity=draw(st.integers(1, 4)),
+        stagger_start=draw(st.booleans()),
         map={"kind": kind, "mines": draw(st.integers(1, 4)), "chargers": 1, "altars": 1},
     )
     seed = draw(st.integers(0, 2**31))
@@ -48,6 +50,7 @@ def test_invariants_hold_at_every_step(case):
     grid0 = s.grid.copy()
     n_mines = int((grid0 == L.MINE).sum())
     idx = {name: L.COUNTERS.index(name) for name in L.COUNTERS}
+    frozen_run = np.zeros(cfg.n_agents, int)  # turns lost in a row
     for actions in random_actions(cfg, seed, steps):
         frozen_before = s.frozen[0].copy()
         energy_before = s.energy[0].copy()
@@ -75,6 +78,9 @@ def test_invariants_hold_at_every_step(case):
         assert 0 <= regrown <= n_mines
         # frozen agents, and exhausted agents nobody gave energy to, only noop
         assert (s.acted[0][frozen_before > 0] == L.NOOP).all()
+        # no agent stays frozen longer than one freeze: hits on frozen agents do not restart it
+        frozen_run = np.where(frozen_before > 0, frozen_run + 1, 0)
+        assert (frozen_run <= cfg.freeze_steps).all()
         starving = (energy_before == 0) & (
             s.counters[0, :, idx["energy_shared_received"]] == received_before
         )

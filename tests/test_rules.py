@@ -1,7 +1,7 @@
 """One scripted scene per rule: an ASCII map, a fixed action sequence, the exact state after.
 
-Default costs (WorldConfig): forward/back/use/shield/mate/mark 1, attack 3, turns, shares,
-signal and noop 0; start energy 60.
+Scene costs (tests/scenes.SCENE_COSTS, not the world's defaults): forward/back/use/shield/
+mate/mark 1, attack 3, turns, shares, signal and noop 0, no metabolism; start energy 60.
 """
 
 import numpy as np
@@ -155,6 +155,58 @@ def test_frozen_agent_cannot_act_and_pays_nothing():
     assert agent(w, 1)["facing"] == L.EAST
 
 
+def test_a_hit_on_a_frozen_target_does_not_restart_its_freeze():
+    w = scene(FACING, freeze_steps=4, start_energy=100)
+    act(w, a0="attack")
+    left = agent(w, 1)["frozen"]
+    assert left > 0
+    act(w, a0="attack")
+    assert agent(w, 1)["frozen"] == left - 1
+
+
+def _runs(w, steps, **moves):
+    """Step `steps` times with fixed moves; return the victim's (agent 1) runs of frozen and
+    of free turns, in order, as (frozen?, length) pairs."""
+    runs = []
+    for _ in range(steps):
+        before = count(w, "frozen_steps", 1)
+        act(w, **moves)
+        frozen = count(w, "frozen_steps", 1) > before
+        if runs and runs[-1][0] == frozen:
+            runs[-1][1] += 1
+        else:
+            runs.append([frozen, 1])
+    return runs
+
+
+def test_a_victim_hit_every_step_always_gets_turns_back():
+    # Before immunity, one hit every step (or every freeze_steps) kept the target frozen for
+    # the whole episode. Now every freeze is followed by `freeze_immunity` free turns.
+    w = scene(FACING, freeze_steps=5, freeze_immunity=2, start_energy=1000, max_energy=1000)
+    runs = _runs(w, 120, a0="attack", a1="turn_right")
+    assert count(w, "attacks_made", 0) == 120
+    assert max(n for frozen, n in runs if frozen) <= 5  # never longer than one freeze
+    between = [n for frozen, n in runs[1:-1] if not frozen]  # free runs between two freezes
+    assert len(between) >= 10 and min(between) >= 2
+
+
+def test_freeze_immunity_ends_after_freeze_immunity_turns():
+    w = scene(FACING, freeze_steps=1, freeze_immunity=3, start_energy=1000, max_energy=1000)
+    runs = _runs(w, 60, a0="attack")
+    between = [n for frozen, n in runs[1:-1] if not frozen]
+    # immune for its next 3 turns; the attacker may need one more step to land the hit
+    assert len(between) >= 5 and all(3 <= n <= 4 for n in between), runs
+
+
+def test_a_frozen_victim_gets_to_raise_its_shield_and_then_blocks():
+    w = scene(FACING, freeze_steps=10, freeze_immunity=1, start_energy=1000, max_energy=1000)
+    w.state.frozen[0, 1] = 10  # frozen before the attacker starts hitting it every step
+    for _ in range(40):
+        act(w, a0="attack", a1="shield" if agent(w, 1)["shield"] == 0 else "noop")
+    assert agent(w, 1)["shield"] == 1 and agent(w, 1)["frozen"] == 0
+    assert count(w, "attacks_blocked", 1) > 0
+
+
 def test_thief_takes_only_what_it_can_carry():
     w = scene(FACING, max_inventory=5)
     w.state.diamonds[0, 0] = 4
@@ -172,6 +224,16 @@ def test_shield_absorbs_a_hit_by_draining_energy():
     b = agent(w, 1)
     assert b["frozen"] == 0 and b["diamonds"] == 2 and b["energy"] == 58 - 10 - 1
     assert count(w, "attacks_blocked", 1) == 1 and count(w, "shield_steps", 1) == 2
+
+
+def test_energy_a_shield_loses_to_hits_counts_as_spent():
+    w = scene(FACING, shield_upkeep=0, shield_hit_drain=10)
+    w.state.shield[0, 1] = 1
+    act(w, a0="attack")
+    assert agent(w, 1)["energy"] == 50 and count(w, "energy_spent", 1) == 10
+    w.state.energy[0, 1] = 4
+    act(w, a0="attack")  # only what it has
+    assert agent(w, 1)["energy"] == 0 and count(w, "energy_spent", 1) == 14
 
 
 def test_shield_drops_at_zero_energy():
@@ -227,15 +289,39 @@ def test_share_with_nobody_in_front_does_nothing():
     assert agent(w, 0)["energy"] == 60 and agent(w, 0)["diamonds"] == 1
 
 
-def test_markers_are_placed_in_front_and_fade_after_ttl():
-    w = scene(OPEN, n_marker_colors=3, marker_ttl=3)
-    act(w, a0="mark_1")
-    assert w.state.marker[0, 1, 2] == 1 and agent(w, 0)["energy"] == 59
+def _marker_seen(w, i=0):
+    return int(w.obs[0, i, ..., L.CH_MARKER].max())
+
+
+def test_markers_are_placed_in_front_and_seen_for_exactly_ttl_observations():
+    for ttl in (1, 2, 3):
+        w = scene(OPEN, n_marker_colors=3, marker_ttl=ttl)
+        act(w, a0="mark_1")
+        assert agent(w, 0)["energy"] == 59 and count(w, "markers_placed", 0) == 1
+        seen = 0
+        for _ in range(ttl + 3):
+            if w.state.marker[0, 1, 2] == 1:
+                assert _marker_seen(w) == 2
+                seen += 1
+            act(w)
+        assert seen == ttl and w.state.marker[0, 1, 2] == -1 and _marker_seen(w) == 0
+
+
+def test_markers_drawn_in_an_ascii_map_never_fade():
+    # Drawn markers are part of the scene (signposts in an eval map), like its walls.
+    w = scene("#####\n#.2.#\n#.^.#\n#####", marker_ttl=2)
+    for _ in range(10):
+        act(w)
+    assert w.state.marker[0, 1, 2] == 1 and _marker_seen(w) == 2
+
+
+def test_a_marker_placed_over_a_drawn_one_fades_like_any_placed_marker():
+    w = scene("#####\n#.2.#\n#.^.#\n#####", marker_ttl=2)
+    act(w, a0="mark_0")
+    assert w.state.marker[0, 1, 2] == 0
     act(w)
-    assert w.state.marker[0, 1, 2] == 1
     act(w)
     assert w.state.marker[0, 1, 2] == -1
-    assert count(w, "markers_placed", 0) == 1
 
 
 def test_markers_are_not_placed_on_walls_and_agents_walk_over_them():
@@ -291,13 +377,6 @@ def test_an_action_that_cannot_be_paid_is_a_noop():
     assert agent(w, 1)["frozen"] == 0 and agent(w, 0)["energy"] == 2
 
 
-def test_out_of_range_action_ids_act_as_noop():
-    w = scene(OPEN)
-    w.step(np.array([[999]], np.int32))
-    w.step(np.array([[-1]], np.int32))
-    assert agent(w, 0)["pos"] == (2, 2) and agent(w, 0)["energy"] == 60
-
-
 def test_acting_order_is_random_and_fair():
     # Two agents step into the same cell; who gets it depends on the env's random order.
     w = scene("#####\n#>.<#\n#####")
@@ -325,3 +404,22 @@ def test_episode_ends_at_max_steps_and_the_env_resets_itself():
     assert count(w, "energy_spent", 0) == 2  # counters run on across episodes
     act(w)
     assert w.dones[0] == 0
+
+
+def test_every_action_costs_energy_with_the_default_costs():
+    # The world's own defaults (not the scene economy): metabolism plus the action's cost.
+    from world import WorldConfig
+
+    defaults = WorldConfig()
+    prices = {}
+    for name in defaults.model_copy(update={"n_marker_colors": 1}).action_names:
+        w = scene(
+            FACING,
+            metabolism=defaults.metabolism,
+            action_costs=dict(defaults.action_costs),
+            n_marker_colors=1,
+        )
+        act(w, a0=name)
+        prices[name] = 60 - agent(w, 0)["energy"]
+    assert all(p >= 1 for p in prices.values()), prices
+    assert all(p > prices["noop"] for name, p in prices.items() if name != "noop"), prices

@@ -1,12 +1,13 @@
 """Reward sharing formulas (kinship.sharing) and their use inside the world step."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scenes import act, scene
 
-from kinship.sharing import learned_rewards
+from kinship.sharing import check_kinship, learned_rewards
 from kinship.structures import team_ids, team_kinship
 
 
@@ -105,3 +106,41 @@ def test_no_sharing_leaves_learned_equal_to_own():
     w.set_genes(kin_weight=[1.0, 1.0])
     act(w, a0="use", a1="use")
     assert np.array_equal(w.learned_rewards, w.rewards)
+
+
+def test_conserving_sharing_keeps_the_reward_of_an_agent_with_no_kin_weight_left():
+    # A zero row (K = 0) or a row summing to zero has nobody to share with: the giver keeps
+    # its share instead of dividing by zero inside the kernel.
+    own = np.array([1.0, 2.0, 0.0], np.float32)
+    w = np.ones(3, np.float32)
+    zero = np.zeros((3, 3), np.float32)
+    assert learned_rewards(own, zero, w, "conserving").tolist() == [1.0, 2.0, 0.0]
+    k = np.array([[1, -1, 0], [-1, 1, 0], [0, 0, 1]], np.float32)
+    assert learned_rewards(own, k, w, "conserving").tolist() == [1.0, 2.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "k, problem",
+    [
+        (np.ones((3, 3)), "shape"),
+        (np.array([[1, 0.5], [0.2, 1]]), "symmetric"),
+        (np.array([[1, np.nan], [np.nan, 1]]), "finite"),
+        (np.array([[0.5, 0.5], [0.5, 0.5]]), "diagonal"),
+        (np.array([[1, -0.5], [-0.5, 1]]), "negative"),
+        (np.array([[1, 1.5], [1.5, 1]]), "above 1"),
+    ],
+)
+def test_kinship_is_checked_at_the_boundary(k, problem):
+    with pytest.raises(ValueError, match=problem):
+        check_kinship(k, 2)
+    w = scene(ALTAR_PAIR)
+    with pytest.raises(ValueError, match=problem):
+        w.set_kinship(k)
+    with pytest.raises(ValueError, match=problem):
+        w.reset(kinship=k)
+
+
+def test_a_batch_of_kinship_matrices_names_the_env_at_fault():
+    k = np.stack([np.eye(2), np.array([[1, 0.5], [0.2, 1]])])
+    with pytest.raises(ValueError, match=r"kinship\[1\]"):
+        check_kinship(k, 2, n_envs=2)

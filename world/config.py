@@ -36,19 +36,22 @@ BASE_ACTIONS = (
     "signal",
 )
 
+# Energy per action, paid on top of the per-step `metabolism` (default 1) that every agent pays,
+# so every action costs something: a step of noop costs the metabolism alone (which is also
+# all that a frozen or exhausted agent pays), any other action at least one more point.
 DEFAULT_ACTION_COSTS = {
     "noop": 0,
     "forward": 1,
     "back": 1,
-    "turn_left": 0,
-    "turn_right": 0,
+    "turn_left": 1,
+    "turn_right": 1,
     "use": 1,
     "attack": 3,
     "shield": 1,
-    "share_energy": 0,
-    "share_diamond": 0,
-    "mate": 1,
-    "signal": 0,  # raising a signal is paid through `signal_cost`
+    "share_energy": 1,  # on top of the `share_amount` given away
+    "share_diamond": 1,
+    "mate": 1,  # on top of `mate_cost` when a bond forms
+    "signal": 1,  # on top of `signal_cost` when the signal rises
     "mark": 1,
 }
 
@@ -95,10 +98,15 @@ class WorldConfig(Strict):
 
     start_energy: int = Field(60, ge=0, description="energy at episode start")
     max_energy: int = Field(100, gt=0, le=30000, description="energy cap")
-    metabolism: int = Field(0, ge=0, description="energy paid by every agent every step")
+    metabolism: int = Field(
+        1,
+        ge=0,
+        description="energy paid by every agent every step, frozen or not, on top of its "
+        "action's cost",
+    )
     action_costs: dict[str, int] = Field(
         default_factory=lambda: dict(DEFAULT_ACTION_COSTS),
-        description="energy per action; `mark` covers every colour",
+        description="energy per action on top of the metabolism; `mark` covers every colour",
     )
     max_inventory: int = Field(5, ge=1, le=30000, description="diamonds an agent can carry")
 
@@ -112,13 +120,25 @@ class WorldConfig(Strict):
     heart_reward: float = Field(1.0, description="reward per heart made")
 
     freeze_steps: int = Field(10, ge=0, description="turns a hit agent loses")
+    freeze_immunity: int = Field(
+        5,
+        ge=1,
+        description="turns after a freeze ends during which hits neither freeze nor rob the "
+        "agent, so no attacker can keep it frozen",
+    )
     shield_upkeep: int = Field(1, ge=0, description="energy per step while the shield is up")
     shield_hit_drain: int = Field(
         10, ge=0, description="energy a blocked hit drains from the target"
     )
     share_amount: int = Field(10, ge=1, description="energy given by share_energy")
     n_marker_colors: int = Field(3, ge=1, le=9, description="marker colours (one mark action each)")
-    marker_ttl: int = Field(50, ge=1, description="steps before a marker fades")
+    marker_ttl: int = Field(
+        50,
+        ge=1,
+        le=32000,
+        description="observations in which a placed marker is seen; markers drawn in an ASCII "
+        "map never fade",
+    )
     max_signal: int = Field(3, ge=1, le=255, description="highest signal level")
     signal_cost: int = Field(5, ge=0, description="energy to raise the signal one level")
     signal_decay: int = Field(25, ge=0, description="steps per level of decay (0 = never)")
@@ -132,7 +152,14 @@ class WorldConfig(Strict):
     mate_share: float = Field(
         0.25, ge=0.0, le=0.5, description="share of the partner's learned reward while bonded"
     )
-    bond_log_size: int = Field(64, ge=1, description="bonds remembered per env between reads")
+    bond_log_size: int = Field(
+        64, ge=1, description="initial room per env for bonds between reads; the log grows"
+    )
+    stagger_start: bool = Field(
+        False,
+        description="begin each env's first episode at a random step in [0, max_steps), drawn "
+        "from the env's seed, so the envs of a batch do not reset together",
+    )
 
     @model_validator(mode="after")
     def _relations(self) -> WorldConfig:

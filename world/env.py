@@ -19,11 +19,14 @@ import numba
 import numpy as np
 
 from kinevo.genes import GENES, check_values
+from kinship.sharing import check_kinship
 from world import kernels
 from world import layout as L
 from world.config import WorldConfig
 from world.rng import env_seeds
 from world.state import WorldState, action_costs, allocate, params_ref, state_ref
+
+_INT32 = np.dtype(np.int32)
 
 
 class World:
@@ -53,6 +56,7 @@ class World:
         self.costs = action_costs(self.config)
         self.threads = threads
         self._step = kernels.step_serial if n_envs == 1 else kernels.step_parallel
+        self._action_shape = (n_envs, self.config.n_agents)
         self._reset_done = False
 
     # -- sizes and names --------------------------------------------------------------------
@@ -107,7 +111,8 @@ class World:
     def reset(self, kinship: np.ndarray | None = None) -> None:
         """Re-seed every env, lay out fresh maps, zero the counters, write observations.
 
-        kinship: float32[B, N, N] (or [N, N] for all envs); identity when None.
+        kinship: float[B, N, N] (or [N, N] for all envs), checked as in `set_kinship`;
+        the matrix set before (identity at first) when None.
         """
         if kinship is not None:
             self.set_kinship(kinship)
@@ -120,14 +125,10 @@ class World:
         self._env_seeds = _seeds(seed, self.n_envs, None)
 
     def set_kinship(self, kinship: np.ndarray) -> None:
-        """Set the kinship matrix the observation's kinship channel reads."""
-        k = np.asarray(kinship, dtype=np.float32)
-        N = self.n_agents
-        if k.shape not in ((N, N), (self.n_envs, N, N)):
-            raise ValueError(
-                f"kinship must be [{N}, {N}] or [{self.n_envs}, {N}, {N}], got {k.shape}"
-            )
-        self.state.kinship[:] = k
+        """Set the kinship matrix that reward sharing and the observation's kinship channel
+        read: float[N, N] (every env) or [B, N, N]. Raises ValueError unless it is finite,
+        symmetric, in [0, 1] with K_ii = 1 (`kinship.sharing.check_kinship`)."""
+        self.state.kinship[:] = check_kinship(kinship, self.n_agents, self.n_envs)
 
     def set_genes(self, **genes: np.ndarray) -> None:
         """Per-agent genes the rules read, by name: float[B, N] or [N] (same for every env).
@@ -145,15 +146,9 @@ class World:
 
     def read_bonds(self) -> np.ndarray:
         """Bonds formed since the last read, int32[M, 5] rows (env, episode, step, i, j) with
-        i < j, in order of formation per env; clears the log. Raises if an env formed more
-        bonds than `bond_log_size` since the last read (read more often or raise the size)."""
+        i < j, in order of formation per env; clears the log. The log grows as needed
+        (`bond_log_size` is its initial room), so no bond is ever dropped."""
         s = self.state
-        over = np.flatnonzero(s.bond_log_len > s.bond_log.shape[1])
-        if len(over):
-            raise RuntimeError(
-                f"env {over[0]} formed {s.bond_log_len[over[0]]} bonds since the last read, "
-                f"more than bond_log_size={s.bond_log.shape[1]}"
-            )
         rows = [
             np.column_stack([np.full(n, b, np.int32), s.bond_log[b, :n]])
             for b, n in enumerate(s.bond_log_len)
@@ -163,16 +158,63 @@ class World:
         return np.concatenate(rows) if rows else np.zeros((0, 5), np.int32)
 
     def step(self, actions: np.ndarray) -> None:
-        """Advance all envs one step. actions: int[B, N] action ids (see `action_names`)."""
+        """Advance all envs one step. actions: int[B, N] action ids in [0, n_actions) (see
+        `action_names`); int32 is used as is, other integer arrays and lists are converted.
+        Raises ValueError, stepping nothing, on another shape, a non-integer dtype or an id
+        outside the action set."""
         if not self._reset_done:
             raise RuntimeError("call reset() before step()")
-        if type(actions) is not np.ndarray:
-            actions = np.asarray(actions, dtype=np.int32)
+        if (
+            type(actions) is not np.ndarray
+            or actions.dtype is not _INT32
+            or actions.shape != self._action_shape
+        ):
+            actions = self._checked_actions(actions)
         if self.threads is not None and self._step is kernels.step_parallel:
             with _numba_threads(self.threads):
-                self._step(self._s, self._p, self.costs, actions)
+                status = self._step(self._s, self._p, self.costs, actions)
         else:
-            self._step(self._s, self._p, self.costs, actions)
+            status = self._step(self._s, self._p, self.costs, actions)
+        if status:  # the kernel checks the range: a loop it runs anyway costs nothing here
+            if status < 0:
+                b, i = divmod(-1 - status, self.n_agents)
+                raise ValueError(
+                    f"actions must be action ids in [0, {self.n_actions}), got "
+                    f"{actions[b, i]} at [{b}, {i}]; no env was stepped"
+                )
+            self._grow_bond_log()
+
+    def _checked_actions(self, actions) -> np.ndarray:
+        """The slow path of `step`: convert to int32[B, N] or raise ValueError."""
+        a = np.asarray(actions)
+        if a.dtype.kind not in "iu":
+            raise ValueError(
+                f"actions must be an integer array (int32 is used as is), got dtype {a.dtype}"
+            )
+        if a.shape != self._action_shape:
+            raise ValueError(
+                f"actions must have shape {self._action_shape} (envs, agents), got {a.shape}"
+            )
+        if a.dtype != _INT32:
+            bad = np.argwhere((a < 0) | (a >= self.n_actions))
+            if len(bad):  # checked before the cast, which could wrap large ids into range
+                b, i = bad[0]
+                raise ValueError(
+                    f"actions must be action ids in [0, {self.n_actions}), got "
+                    f"{a[b, i]} at [{b}, {i}]; no env was stepped"
+                )
+            a = a.astype(np.int32)
+        return a
+
+    def _grow_bond_log(self) -> None:
+        """Make room for at least one more step of bonds in every env (see kernels)."""
+        s = self.state
+        room = s.bond_log.shape[1]
+        need = int(s.bond_log_len.max()) + self.n_agents
+        log = np.zeros((self.n_envs, max(2 * room, need), 4), np.int32)
+        log[:, :room] = s.bond_log
+        self.state = s._replace(bond_log=log)
+        self._s = state_ref(self.state)
 
     def nbytes(self) -> int:
         """Bytes held by the state and buffers of all envs."""
@@ -184,6 +226,8 @@ class World:
         for name, a in zip(WorldState._fields, self.state, strict=True):
             if name == "spawns":
                 continue
+            if name == "bond_log":  # its room depends on the batch; its content does not
+                a = a[:, : self.state.bond_log_len[b]]
             out[name] = a[b].copy()
         return out
 

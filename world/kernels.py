@@ -1,22 +1,28 @@
 """The rules of the world as `@njit` kernels over a batch of envs.
 
-`step_batch(s, P, costs, actions)` advances every env of `s` one step in place: agents act in
-a fresh random order from the env's RNG, then bodies and objects tick, then finished envs
-reset, then observations are written. `reset_batch` starts new episodes. Serial and parallel
-(`prange` over envs) drivers share the same per-env functions, so one env stepped alone gives
-exactly what it gives inside a batch.
+`step_serial` / `step_parallel(s, P, costs, actions)` advance every env of `s` one step in
+place: agents act in a fresh random order from the env's RNG, then bodies and objects tick,
+then finished envs reset, then observations are written. `reset_batch` starts new episodes.
+Serial and parallel (`prange` over envs) drivers share the same per-env functions, so one env
+stepped alone gives exactly what it gives inside a batch. The drivers first check every
+action id and step nothing if one is outside the action set (`World.step` raises).
 
-Turn of agent i, action a (costs are paid before the effect; an agent that cannot pay does a
-noop):
-  frozen            loses the turn (its frozen countdown drops by one)
+Every agent pays `metabolism` each step; an action's cost comes on top (costs are paid
+before the effect; an agent that cannot pay does a noop).
+
+Turn of agent i, action a:
+  frozen            loses the turn (its frozen countdown drops by one); when the last frozen
+                    turn is lost, i is immune for its next `freeze_immunity` turns
   forward / back    moves one cell if it is empty floor with no agent
   turn_left/right   rotates
   use               mine in front: take a diamond (if the mine has one and i has room)
                     charger in front, ready: one diamond -> `charger_energy` energy
                     altar in front, ready: pays `altar_cost` energy -> one heart, reward
   attack            agent j in front: shield up -> j loses `shield_hit_drain` energy (shield
-                    drops at 0 energy); shield down -> j frozen `freeze_steps` turns and i takes
-                    as many of j's diamonds as it can carry
+                    drops at 0 energy; the loss counts as j's energy spent); shield down and j
+                    neither frozen nor immune -> j frozen `freeze_steps` turns and i takes as
+                    many of j's diamonds as it can carry; a frozen or immune j is not hit again
+                    (its freeze never restarts, so it always gets turns back to raise a shield)
   shield            toggles the shield
   share_energy      gives min(share_amount, own energy, room) energy to the agent in front
   share_diamond     gives one diamond to the agent in front if it has room
@@ -24,9 +30,11 @@ noop):
                     form a bond if each accepts the other's signal (>= own choosiness) and
                     each pays `mate_cost`; attacking one's mate ends the bond
   signal            pays `signal_cost` to raise the visible signal one level
-  mark_c            puts a marker of colour c on the floor cell in front
+  mark_c            puts a marker of colour c on the floor cell in front; it is seen in the
+                    next `marker_ttl` observations (markers drawn in an ASCII map never fade)
 End of step: metabolism, shield upkeep, signal decay; mines regrow, cooldowns and markers
 count down; the rewards agents learn from are shared with kin and mates (kinship.sharing).
+Observation: a mine reads 1 + its diamonds (0 where there is no mine).
 """
 
 import numpy as np
@@ -55,6 +63,7 @@ def reset_env(s, P, b):
         s.hearts[b, i] = 0
         s.shield[b, i] = 0
         s.frozen[b, i] = 0
+        s.immune[b, i] = 0
         s.signal[b, i] = 0
         s.signal_timer[b, i] = 0
         s.bond[b, i] = -1
@@ -161,11 +170,11 @@ def _act(s, P, b, i, a):
                 s.bond[b, j] = -1
                 s.counters[b, i, L.C_BONDS_BROKEN] += 1
             if s.shield[b, j] == 1:
-                s.energy[b, j] -= min(s.energy[b, j], P.shield_hit_drain)
+                _spend(s, b, j, min(s.energy[b, j], P.shield_hit_drain))
                 s.counters[b, j, L.C_BLOCKED] += 1
                 if s.energy[b, j] == 0:
                     s.shield[b, j] = 0
-            else:
+            elif s.frozen[b, j] == 0 and s.immune[b, j] == 0:
                 s.frozen[b, j] = P.freeze_steps
                 take = min(s.diamonds[b, j], P.max_inventory - s.diamonds[b, i])
                 s.diamonds[b, j] -= take
@@ -194,7 +203,8 @@ def _act(s, P, b, i, a):
     elif a >= L.MARK0:
         if cell == L.EMPTY:
             s.marker[b, ty, tx] = a - L.MARK0
-            s.marker_ttl[b, ty, tx] = P.marker_ttl
+            # one more: this step's own tick counts one down before the first observation
+            s.marker_ttl[b, ty, tx] = P.marker_ttl + 1
             s.counters[b, i, L.C_MARKERS] += 1
 
 
@@ -226,17 +236,16 @@ def _tick(s, P, b):
             elif cell == L.CHARGER or cell == L.ALTAR:
                 if s.timer[b, y, x] > 0:
                     s.timer[b, y, x] -= 1
-            if s.marker[b, y, x] >= 0:
+            if s.marker_ttl[b, y, x] > 0:  # 0: no marker, or one drawn in the map
                 s.marker_ttl[b, y, x] -= 1
-                if s.marker_ttl[b, y, x] <= 0:
+                if s.marker_ttl[b, y, x] == 0:
                     s.marker[b, y, x] = -1
 
 
 @njit(cache=True)
 def step_env(s, P, costs, actions, b):
-    """Advance env b one step with `actions[b, i]` (ids outside the action set act as noop)."""
+    """Advance env b one step with `actions[b, i]` (ids already checked by the driver)."""
     N = P.n_agents
-    n_actions = costs.shape[0]
     for i in range(N):
         s.rewards[b, i] = 0.0
         s.order[b, i] = i
@@ -247,14 +256,17 @@ def step_env(s, P, costs, actions, b):
     for k in range(N):
         i = s.order[b, k]
         a = actions[b, i]
-        if a < 0 or a >= n_actions:
-            a = L.NOOP
         if s.frozen[b, i] > 0:
             s.frozen[b, i] -= 1
             s.counters[b, i, L.C_FROZEN_STEPS] += 1
+            if s.frozen[b, i] == 0:
+                s.immune[b, i] = P.freeze_immunity
             a = L.NOOP
-        elif s.energy[b, i] == 0 or s.energy[b, i] < costs[a]:
-            a = L.NOOP
+        else:
+            if s.immune[b, i] > 0:
+                s.immune[b, i] -= 1
+            if s.energy[b, i] == 0 or s.energy[b, i] < costs[a]:
+                a = L.NOOP
         s.acted[b, i] = a
         _spend(s, b, i, min(costs[a], s.energy[b, i]))
         if a != L.NOOP:
@@ -291,7 +303,7 @@ def observe_env(s, P, b):
             if cell == L.WALL:
                 feat[k + L.CH_WALL] = 255
             elif cell == L.MINE:
-                feat[k + L.CH_MINE] = max(1, s.mine_count[b, y, x])
+                feat[k + L.CH_MINE] = min(255, 1 + s.mine_count[b, y, x])
             elif cell == L.CHARGER:
                 feat[k + L.CH_CHARGER] = 255 if s.timer[b, y, x] == 0 else 128
             elif cell == L.ALTAR:
@@ -356,20 +368,57 @@ def reset_batch(s, P, seeds):
         s.dones[b] = 0
         _pad_walls(s, P, b)
         reset_env(s, P, b)
+        if P.stagger_start:  # the first episode starts part-way, so envs do not reset together
+            s.step[b] = randint(s.rng, b, P.max_steps)
         observe_env(s, P, b)
 
 
 @njit(cache=True)
+def _first_bad_action(actions, n_actions):
+    """Flat index of the first action id outside [0, n_actions), or -1."""
+    n = actions.shape[1]
+    for b in range(actions.shape[0]):
+        for i in range(n):
+            a = actions[b, i]
+            if a < 0 or a >= n_actions:
+                return b * n + i
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _log_short(s, P, b):
+    """Is env b's bond log short of room for a step (at most N / 2 bonds form per step; N
+    rows leave a margin)?"""
+    return s.bond_log.shape[1] - s.bond_log_len[b] < P.n_agents
+
+
+# The drivers return 0, or -(1 + k) where the flat action index k is outside the action set
+# (nothing was stepped), or the number of envs whose bond log `World` must grow.
+@njit(cache=True)
 def step_serial(s, P, costs, actions):
     """Step every env in the calling thread."""
+    bad = _first_bad_action(actions, costs.shape[0])
+    if bad >= 0:
+        return -1 - bad
+    short = 0
     for b in range(s.rng.shape[0]):
         step_env(s, P, costs, actions, b)
         observe_env(s, P, b)
+        if _log_short(s, P, b):
+            short += 1
+    return short
 
 
 @njit(cache=True, parallel=True)
 def step_parallel(s, P, costs, actions):
     """Step envs in parallel, one env per task."""
+    bad = _first_bad_action(actions, costs.shape[0])
+    if bad >= 0:
+        return -1 - bad
+    short = 0
     for b in prange(s.rng.shape[0]):
         step_env(s, P, costs, actions, b)
         observe_env(s, P, b)
+        if _log_short(s, P, b):
+            short += 1
+    return short

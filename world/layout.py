@@ -37,7 +37,7 @@ DX = (0, 1, 0, -1)
 # `obs.permute(0, 3, 1, 2)` is a zero-copy channels_last tensor for conv layers).
 OBS_CHANNELS = (
     "wall",  # 255 on walls and outside the map
-    "mine",  # diamonds in the mine, 0 where no mine (a mine with 0 diamonds reads 1)
+    "mine",  # 1 + diamonds in the mine (capped at 255), 0 where no mine: an empty mine reads 1
     "charger",  # 255 ready, 128 cooling down
     "altar",  # 255 ready, 128 cooling down
     "marker",  # marker colour + 1, 0 where none
@@ -88,7 +88,8 @@ COUNTERS = (
     "hearts",
     "diamonds_mined",
     "diamonds_converted",  # diamonds turned into energy at chargers
-    "energy_spent",  # action costs, metabolism, shield upkeep, altar and signal payments
+    "energy_spent",  # action costs, metabolism, shield upkeep, energy hits drain from a shield,
+    # altar, signal and mate payments (not energy shared, which is counted apart)
     "energy_shared_given",
     "energy_shared_received",
     "diamonds_shared_given",
@@ -131,4 +132,3 @@ COUNTERS = (
     C_MATES_REFUSED,
 ) = range(len(COUNTERS))
 N_COUNTERS = len(COUNTERS)
-

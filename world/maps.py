@@ -259,7 +259,7 @@ def build_map(s, P, b):
         for x in range(W):
             s.mine_count[b, y, x] = P.mine_start if g[y, x] == L.MINE else 0
             s.timer[b, y, x] = 0
-            s.marker_ttl[b, y, x] = P.marker_ttl if s.marker[b, y, x] >= 0 else 0
+            s.marker_ttl[b, y, x] = 0  # markers drawn in an ASCII map never fade
             s.agent_at[b, y, x] = -1
 
 

@@ -48,7 +48,7 @@ class WorldState(NamedTuple):
     mine_count: np.ndarray  # int16 diamonds held by a mine
     timer: np.ndarray  # int16 mine regrowth progress, or charger/altar cooldown left
     marker: np.ndarray  # int8 marker colour, -1 where none
-    marker_ttl: np.ndarray  # int16 steps before the marker fades
+    marker_ttl: np.ndarray  # int16 observations left before a placed marker fades; 0: never
     agent_at: np.ndarray  # int16 agent index on the cell, -1 where none
     # agents [B, N]
     ay: np.ndarray  # int16 row
@@ -59,6 +59,7 @@ class WorldState(NamedTuple):
     hearts: np.ndarray  # int32 hearts made this episode
     shield: np.ndarray  # int8 1 when up
     frozen: np.ndarray  # int16 turns left frozen
+    immune: np.ndarray  # int16 own turns left during which hits cannot freeze the agent
     signal: np.ndarray  # int16 visible signal level
     signal_timer: np.ndarray  # int16 steps since the last decay
     bond: np.ndarray  # int16 mate partner index, -1 none (bonding comes with kinship)
@@ -83,8 +84,9 @@ class WorldState(NamedTuple):
     learned_rewards: np.ndarray  # float32 [B, N] after kin sharing and mate shares
     dones: np.ndarray  # uint8 [B] 1 where the episode ended this step (env was reset)
     counters: np.ndarray  # int32 [B, N, len(COUNTERS)]
-    bond_log: np.ndarray  # int32 [B, bond_log_size, 4] (episode, step, i, j) of each new bond
-    bond_log_len: np.ndarray  # int32 [B] bonds logged since the last read (may exceed the size)
+    bond_log: np.ndarray  # int32 [B, room, 4] (episode, step, i, j) of each new bond; `World`
+    # grows it whenever an env has less than N rows of room left, so no bond is dropped
+    bond_log_len: np.ndarray  # int32 [B] bonds logged since the last read
     # scratch, reused every step
     order: np.ndarray  # int16 [B, N] acting order
     acted: np.ndarray  # int16 [B, N] action actually carried out this step
@@ -246,6 +248,7 @@ def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
         hearts=z((B, N), np.int32),
         shield=z((B, N), np.int8),
         frozen=z((B, N), np.int16),
+        immune=z((B, N), np.int16),
         signal=z((B, N), np.int16),
         signal_timer=z((B, N), np.int16),
         bond=z((B, N), np.int16, -1),
@@ -266,7 +269,7 @@ def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
         learned_rewards=z((B, N), np.float32),
         dones=z(B, np.uint8),
         counters=z((B, N, L.N_COUNTERS), np.int32),
-        bond_log=z((B, cfg.bond_log_size, 4), np.int32),
+        bond_log=z((B, max(cfg.bond_log_size, N), 4), np.int32),
         bond_log_len=z(B, np.int32),
         order=z((B, N), np.int16),
         acted=z((B, N), np.int16),
