@@ -49,6 +49,11 @@ class PPOConfig(Strict):
         "strided-v2", description="network by name, from evo.policy.POLICIES (conv-v1: the first)"
     )
     recurrent: bool = Field(False, description="add a GRU core (in-context learning)")
+    stagger_start: bool = Field(
+        True,
+        description="start each training env's first episode at a random step, so the batch "
+        "does not see every episode phase at once (world.stagger_start)",
+    )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda if available")
     torch_threads: int = Field(1, ge=1, description="CPU threads torch may use in a trial")
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from evo.config import PPOConfig
-from evo.policy import Ensemble, GroupAdam, make_policy  # noqa: F401 (make_policy: re-exported)
+from evo.policy import Ensemble, GroupAdam, make_policy
 from kinevo.genes import GENES, genes_acting_in, unknown_gene_message
 from world import layout as L
 from world.config import WorldConfig
@@ -119,7 +119,6 @@ def collect_rollout(world: World, net: Ensemble, buf: Rollout, sampler: torch.Ge
     B = world.n_envs
     groups = net.groups
     world_s = 0.0
-    threads = torch.get_num_threads()
     for t in range(buf.grid.shape[0]):
         buf.grid[t] = torch.from_numpy(world.obs)
         buf.own[t] = torch.from_numpy(world.self_obs)
@@ -134,10 +133,6 @@ def collect_rollout(world: World, net: Ensemble, buf: Rollout, sampler: torch.Ge
         buf.values[t] = net.ungroup(value, B)
         t_world = time.perf_counter()
         world.step(buf.actions[t].cpu().numpy().astype(np.int32))
-        # Numba's OpenMP layer shares libgomp with torch: the world's step leaves the thread
-        # count at Numba's default, so torch's own is set again (else 1-thread trials run
-        # their ops on 2 threads, which stall badly on a busy machine).
-        torch.set_num_threads(threads)
         world_s += time.perf_counter() - t_world
         buf.rewards[t] = torch.from_numpy(world.learned_rewards)
         buf.next_start.copy_(torch.from_numpy(world.dones).unsqueeze(1))
@@ -327,7 +322,8 @@ def train(
     N, B, T = world_cfg.n_agents, ppo.num_envs, ppo.num_steps
     G = N if ppo.mode == "individual" else 1
     # The world's Numba threads follow torch's: Dask runs one trial per one-thread worker.
-    world = World(world_cfg, n_envs=B, seed=seed, threads=ppo.torch_threads)
+    train_cfg = world_cfg.model_copy(update={"stagger_start": ppo.stagger_start})
+    world = World(train_cfg, n_envs=B, seed=seed, threads=ppo.torch_threads)
     world.reset(kinship=kinship)
     genes = dict(genes or {})
     for name in genes:

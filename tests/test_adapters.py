@@ -57,7 +57,7 @@ def test_vector_env_has_one_sub_env_per_agent_and_autoresets():
 
 
 def test_every_channel_stays_within_its_documented_maximum_and_most_reach_it():
-    cfg = WorldConfig(n_agents=6, width=9, height=9, max_steps=60, freeze_steps=7)
+    cfg = WorldConfig(n_agents=6, width=9, height=9, max_steps=60, freeze_steps=7, start_energy=100)
     world = World(cfg, n_envs=16, seed=3)
     world.reset(kinship=np.full((6, 6), 0.5, np.float32) + 0.5 * np.eye(6, dtype=np.float32))
     top = channel_max(cfg)

@@ -56,7 +56,7 @@ def test_play_loads_trained_agents_from_a_checkpoint(tmp_path):
 
     from evo.checkpoint import save_checkpoint
     from evo.config import PPOConfig
-    from evo.ppo import make_policy
+    from evo.policy import make_policy
     from world import WorldConfig
     from world.play import _policy_players
 

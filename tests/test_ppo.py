@@ -220,3 +220,12 @@ def test_recurrent_training_runs_and_is_reproducible():
     a, b = train(EASY, ppo, seed=2), train(EASY, ppo, seed=2)
     assert "gru_h.weight" in a.states[0]
     assert all(torch.equal(a.states[0][k], b.states[0][k]) for k in a.states[0])
+
+
+def test_a_one_thread_trial_keeps_torch_on_one_thread_across_world_steps():
+    import numba
+
+    torch.set_num_threads(2)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    train(EASY, quick(torch_threads=1), seed=0)
+    assert torch.get_num_threads() == 1  # the world's Numba steps did not reset it

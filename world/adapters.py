@@ -77,8 +77,9 @@ def _render(world: World, mode: str | None):
 
 def _episodic(cfg: WorldConfig) -> WorldConfig:
     # The adapters end episodes themselves (truncation at max_steps) and reset explicitly, so
-    # the world's own auto-reset is pushed one step past the end.
-    return cfg.model_copy(update={"max_steps": cfg.max_steps + 1})
+    # the world's own auto-reset is pushed one step past the end; their episodes start at
+    # step 0.
+    return cfg.model_copy(update={"max_steps": cfg.max_steps + 1, "stagger_start": False})
 
 
 class KinevoVectorEnv(VectorEnv):

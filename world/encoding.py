@@ -30,7 +30,7 @@ _BYTE_CHANNELS = (
 def channel_max(cfg: WorldConfig) -> np.ndarray:
     """float32[N_CHANNELS]: the largest value each observation channel can hold under `cfg`."""
     top = np.full(L.N_CHANNELS, 255.0, np.float32)
-    top[L.CH_MINE] = min(cfg.mine_max, 255)  # max(1, diamonds)
+    top[L.CH_MINE] = min(cfg.mine_max + 1, 255)  # 1 + diamonds
     top[L.CH_MARKER] = cfg.n_marker_colors  # colour + 1
     top[L.CH_FACING] = 4  # facing + 1
     top[L.CH_FROZEN] = max(1, min(cfg.freeze_steps, 255))

@@ -34,7 +34,9 @@ class World:
 
     seed: one integer from which each env's RNG seed is derived; or pass `env_seeds`
     (uint64[B]) to give each env its own, e.g. to step one env of a batch alone.
-    threads: Numba threads used by `step` when B > 1 (None: Numba's default, all cores).
+    threads: Numba threads used by `step` when B > 1 (None: Numba's default, all cores). The
+    count is set for the whole process and left there: Numba's OpenMP layer shares it with
+    other OpenMP users such as torch, which a trial wants at the same count.
     """
 
     def __init__(
@@ -170,11 +172,16 @@ class World:
             or actions.shape != self._action_shape
         ):
             actions = self._checked_actions(actions)
-        if self.threads is not None and self._step is kernels.step_parallel:
-            with _numba_threads(self.threads):
-                status = self._step(self._s, self._p, self.costs, actions)
-        else:
-            status = self._step(self._s, self._p, self.costs, actions)
+        if (
+            self.threads is not None
+            and self._step is kernels.step_parallel
+            and numba.get_num_threads() != self.threads
+        ):
+            # Set, and deliberately not restored: Numba's OpenMP layer shares its thread count
+            # with every OpenMP user of the process (torch included), so restoring Numba's
+            # default after each step would hand a one-thread trial's torch all the cores.
+            numba.set_num_threads(self.threads)
+        status = self._step(self._s, self._p, self.costs, actions)
         if status:  # the kernel checks the range: a loop it runs anyway costs nothing here
             if status < 0:
                 b, i = divmod(-1 - status, self.n_agents)
@@ -246,15 +253,3 @@ def _seeds(seed: int, n_envs: int, given: np.ndarray | None) -> np.ndarray:
     if given.shape != (n_envs,):
         raise ValueError(f"env_seeds must have shape ({n_envs},), got {given.shape}")
     return given.copy()
-
-
-class _numba_threads:
-    def __init__(self, n: int):
-        self.n = n
-
-    def __enter__(self):
-        self.old = numba.get_num_threads()
-        numba.set_num_threads(self.n)
-
-    def __exit__(self, *exc):
-        numba.set_num_threads(self.old)
