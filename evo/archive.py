@@ -119,6 +119,12 @@ VARIABLES: dict[str, Variable] = {
                            "individual placed in each slot of each trial"),
     "kinship": Variable("generation trial slot slot_other", "float32", "1",
                         "kinship matrix K the trial's agents lived with (K_ii = 1)"),
+    "energy_given": Variable("generation trial slot slot_other", "int64", "energy",
+                             "energy the agent in slot gave the one in slot_other while the "
+                             "trial learned (all env copies)"),
+    "diamonds_given": Variable("generation trial slot slot_other", "int64", "count",
+                               "diamonds the agent in slot gave the one in slot_other while "
+                               "the trial learned (all env copies)"),
     "trial_fitness": Variable("generation trial slot", "float64", "hearts per episode",
                               "fitness of the individual in each slot of each trial"),
     # -- the population

@@ -268,6 +268,8 @@ class Evolution:
         row_of = lin.row_of()
         trial_uids = np.zeros((len(trials), n), np.int64)
         kinship = np.zeros((len(trials), n, n), np.float32)
+        energy_given = np.zeros((len(trials), n, n), np.int64)
+        diamonds_given = np.zeros((len(trials), n, n), np.int64)
         for t, (members, r) in enumerate(zip(trials, results, strict=True)):
             fit_sum[members] += r.fitness
             train_sum[members] += r.training_fitness
@@ -283,6 +285,7 @@ class Evolution:
                 partners[row_of[int(b)]][int(a)] += 1
             trial_uids[t] = r.uids
             kinship[t] = r.kinship
+            energy_given[t], diamonds_given[t] = r.energy_given, r.diamonds_given
         fitness = fit_sum / plays
         mate = np.array(
             [min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] if c else -1 for c in partners],
@@ -306,6 +309,8 @@ class Evolution:
             "trial_uids": trial_uids,
             "kinship": kinship,
             "trial_fitness": trial_fitness,
+            "energy_given": energy_given,
+            "diamonds_given": diamonds_given,
             "best_fitness": fitness.max(),
             "mean_fitness": fitness.mean(),
             "gene_mean": genes.mean(0),

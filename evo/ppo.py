@@ -47,6 +47,8 @@ class TrainResult:
     """What a training run leaves: per-agent-slot results ([N] arrays) and the networks."""
 
     counters: np.ndarray  # int64[N, len(COUNTERS)] own behaviour, summed over env copies
+    energy_given: np.ndarray  # int64[N, N] energy slot i gave slot j, summed over env copies
+    diamonds_given: np.ndarray  # int64[N, N] diamonds slot i gave slot j
     hearts_per_episode: np.ndarray  # float64[N] own hearts per (env copy x episode length)
     nan_skips: np.ndarray  # int64[G] updates skipped by the NaN guard
     bonds: np.ndarray  # int32[M, 5] (env, episode, step, i, j) bonds formed
@@ -417,6 +419,8 @@ def train(
     counters = world.counters.sum(axis=0).astype(np.int64)
     return TrainResult(
         counters=counters,
+        energy_given=world.state.energy_given.sum(axis=0).astype(np.int64),
+        diamonds_given=world.state.diamonds_given.sum(axis=0).astype(np.int64),
         hearts_per_episode=counters[:, hearts_col] / (B * steps_per_env / world_cfg.max_steps),
         nan_skips=nan_skips.cpu().numpy(),
         bonds=np.concatenate(bonds) if bonds else np.zeros((0, 5), np.int32),

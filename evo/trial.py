@@ -33,6 +33,8 @@ class TrialResult:
     bonds: np.ndarray  # int64[M, 2] uid pairs that bonded (one row per bond formed)
     nan_skips: np.ndarray  # int64[G] updates skipped by the NaN guard (G = N or 1)
     kinship: np.ndarray  # float32[N, N] the matrix the agents lived with
+    energy_given: np.ndarray  # int64[N, N] energy slot i gave slot j while learning
+    diamonds_given: np.ndarray  # int64[N, N] diamonds slot i gave slot j while learning
     curve: list[dict] = field(default_factory=list)
     weights: list[dict] | None = None  # G plain state dicts when asked for
     agent_steps: int = 0
@@ -104,6 +106,8 @@ def run_trial(
         bonds=uids[pairs].reshape(-1, 2),
         nan_skips=result.nan_skips.astype(np.int64),
         kinship=K,
+        energy_given=result.energy_given,
+        diamonds_given=result.diamonds_given,
         curve=result.curve,
         weights=result.states if return_weights else None,
         agent_steps=result.agent_steps,

@@ -423,3 +423,31 @@ def test_every_action_costs_energy_with_the_default_costs():
         prices[name] = 60 - agent(w, 0)["energy"]
     assert all(p >= 1 for p in prices.values()), prices
     assert all(p > prices["noop"] for name, p in prices.items() if name != "noop"), prices
+
+
+def test_every_agent_step_is_counted_frozen_or_not():
+    w = scene(FACING, freeze_steps=2)
+    act(w, a0="attack")  # agent 1 frozen for its next 2 turns
+    act(w)
+    act(w)
+    assert count(w, "steps", 0) == 3 and count(w, "steps", 1) == 3
+
+
+def test_heart_steps_sums_the_episode_step_of_each_heart():
+    w = scene("#####\n#.a.#\n#.^.#\n#####", altar_cost=5, altar_cooldown=0)
+    act(w)  # step 0
+    act(w, a0="use")  # step 1: a heart
+    act(w)  # step 2
+    act(w, a0="use")  # step 3: a heart
+    assert count(w, "hearts", 0) == 2 and count(w, "heart_steps", 0) == 1 + 3
+
+
+def test_gifts_are_recorded_by_giver_and_receiver():
+    w = scene(FACING, share_amount=10)
+    w.state.diamonds[0, 0] = 1
+    act(w, a0="share_energy")
+    act(w, a0="share_diamond")
+    assert w.state.energy_given[0].tolist() == [[0, 10], [0, 0]]
+    assert w.state.diamonds_given[0].tolist() == [[0, 1], [0, 0]]
+    w.reset()
+    assert w.state.energy_given.sum() == 0 and w.state.diamonds_given.sum() == 0

@@ -159,6 +159,7 @@ def _act(s, P, b, i, a):
                 _spend(s, b, i, P.altar_cost)
                 s.hearts[b, i] += 1
                 s.counters[b, i, L.C_HEARTS] += 1
+                s.counters[b, i, L.C_HEART_STEPS] += s.step[b]
                 s.rewards[b, i] += P.heart_reward
                 s.timer[b, ty, tx] = P.altar_cooldown
     elif a == L.ATTACK:
@@ -188,12 +189,14 @@ def _act(s, P, b, i, a):
             s.energy[b, j] += amount
             s.counters[b, i, L.C_ENERGY_GIVEN] += amount
             s.counters[b, j, L.C_ENERGY_RECEIVED] += amount
+            s.energy_given[b, i, j] += amount
     elif a == L.SHARE_DIAMOND:
         if j >= 0 and s.diamonds[b, i] > 0 and s.diamonds[b, j] < P.max_inventory:
             s.diamonds[b, i] -= 1
             s.diamonds[b, j] += 1
             s.counters[b, i, L.C_DIAMONDS_GIVEN] += 1
             s.counters[b, j, L.C_DIAMONDS_RECEIVED] += 1
+            s.diamonds_given[b, i, j] += 1
     elif a == L.MATE:
         s.mate_target[b, i] = j
         s.mate_step[b, i] = s.step[b]
@@ -268,6 +271,7 @@ def step_env(s, P, costs, actions, b):
             if s.energy[b, i] == 0 or s.energy[b, i] < costs[a]:
                 a = L.NOOP
         s.acted[b, i] = a
+        s.counters[b, i, L.C_STEPS] += 1
         _spend(s, b, i, min(costs[a], s.energy[b, i]))
         if a != L.NOOP:
             _act(s, P, b, i, a)
@@ -362,6 +366,8 @@ def reset_batch(s, P, seeds):
         s.rng[b] = seeds[b]
         s.episode[b] = 0
         s.counters[b] = 0
+        s.energy_given[b] = 0
+        s.diamonds_given[b] = 0
         s.rewards[b] = 0.0
         s.learned_rewards[b] = 0.0
         s.bond_log_len[b] = 0

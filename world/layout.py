@@ -107,6 +107,8 @@ COUNTERS = (
     "bonds_formed",
     "bonds_broken",  # bonds this agent ended by attacking its partner
     "mates_refused",  # mutual choices this agent turned down (partner's signal too low)
+    "steps",  # agent-steps lived (frozen or not)
+    "heart_steps",  # sum over its hearts of the episode step each was made at
 )
 (
     C_HEARTS,
@@ -130,5 +132,7 @@ COUNTERS = (
     C_BONDS_FORMED,
     C_BONDS_BROKEN,
     C_MATES_REFUSED,
+    C_STEPS,
+    C_HEART_STEPS,
 ) = range(len(COUNTERS))
 N_COUNTERS = len(COUNTERS)

@@ -84,6 +84,8 @@ class WorldState(NamedTuple):
     learned_rewards: np.ndarray  # float32 [B, N] after kin sharing and mate shares
     dones: np.ndarray  # uint8 [B] 1 where the episode ended this step (env was reset)
     counters: np.ndarray  # int32 [B, N, len(COUNTERS)]
+    energy_given: np.ndarray  # int32 [B, N, N] energy agent i gave agent j, since reset()
+    diamonds_given: np.ndarray  # int32 [B, N, N] diamonds agent i gave agent j, since reset()
     bond_log: np.ndarray  # int32 [B, room, 4] (episode, step, i, j) of each new bond; `World`
     # grows it whenever an env has less than N rows of room left, so no bond is dropped
     bond_log_len: np.ndarray  # int32 [B] bonds logged since the last read
@@ -269,6 +271,8 @@ def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
         learned_rewards=z((B, N), np.float32),
         dones=z(B, np.uint8),
         counters=z((B, N, L.N_COUNTERS), np.int32),
+        energy_given=z((B, N, N), np.int32),
+        diamonds_given=z((B, N, N), np.int32),
         bond_log=z((B, max(cfg.bond_log_size, N), 4), np.int32),
         bond_log_len=z(B, np.int32),
         order=z((B, N), np.int16),
