@@ -193,9 +193,7 @@ class Evolution:
                 self.pedigree,
                 uids.tolist(),
             )
-            init = None
-            if lamarckian and g > 0:
-                init = self._inherited_states(lin.source[members])
+            init = self._initial_states(g, lin.source[members])
             futures.append(
                 self.client.submit(
                     run_trial,
@@ -248,7 +246,11 @@ class Evolution:
         bar.close()
         return results  # type: ignore[return-value]
 
-    def _inherited_states(self, source_uids: np.ndarray) -> list[dict]:
+    def _initial_states(self, g: int, source_uids: np.ndarray) -> list[dict] | None:
+        """The weights a trial's slots start from: None (fresh weights) when darwinian or in
+        generation 0; when lamarckian, each slot's source's weights from its best trial."""
+        if self.cfg.evolution.inheritance != "lamarckian" or g == 0:
+            return None
         states = [self.weights[int(u)] for u in source_uids]
         if self.cfg.ppo.mode == "shared":
             return states[:1]
