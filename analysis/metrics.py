@@ -75,9 +75,12 @@ def efficiency(ds: xr.Dataset) -> xr.DataArray:
     hearts = _counter(ds, "hearts", "efficiency").sum("individual")
     steps = _counter(ds, "steps", "efficiency").sum("individual")
     return _named(
-        _ratio(hearts, steps), "efficiency", "hearts per agent-step",
-        "hearts made per agent-step lived", "sum_i h_i / sum_i s_i",
-    )  # fmt: skip
+        _ratio(hearts, steps),
+        "efficiency",
+        "hearts per agent-step",
+        "hearts made per agent-step lived",
+        "sum_i h_i / sum_i s_i",
+    )
 
 
 def gini(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -97,9 +100,12 @@ def equality(ds: xr.Dataset) -> xr.DataArray:
     hearts = _counter(ds, "hearts", "equality")
     g = xr.apply_ufunc(gini, hearts, input_core_dims=[["individual"]], dask="allowed")
     return _named(
-        1.0 - g, "equality", "1", "1 - Gini coefficient of hearts over individuals",
+        1.0 - g,
+        "equality",
+        "1",
+        "1 - Gini coefficient of hearts over individuals",
         "1 - sum_ij |h_i - h_j| / (2 P sum_i h_i)",
-    )  # fmt: skip
+    )
 
 
 def sustainability(ds: xr.Dataset) -> xr.DataArray:
@@ -110,10 +116,12 @@ def sustainability(ds: xr.Dataset) -> xr.DataArray:
     when = _counter(ds, "heart_steps", "sustainability").sum("individual")
     T = _max_steps(ds, "sustainability")
     return _named(
-        _ratio(when, hearts * T), "sustainability", "fraction of episode",
+        _ratio(when, hearts * T),
+        "sustainability",
+        "fraction of episode",
         "mean episode step at which hearts were made, over the episode length",
         "sum_i t_i / (T sum_i h_i)",
-    )  # fmt: skip
+    )
 
 
 def _max_steps(ds: xr.Dataset, metric: str) -> float:
@@ -128,9 +136,12 @@ def peace(ds: xr.Dataset) -> xr.DataArray:
     frozen = _counter(ds, "frozen_steps", "peace").sum("individual")
     steps = _counter(ds, "steps", "peace").sum("individual")
     return _named(
-        1.0 - _ratio(frozen, steps), "peace", "1", "share of agent-steps not frozen",
+        1.0 - _ratio(frozen, steps),
+        "peace",
+        "1",
+        "share of agent-steps not frozen",
         "1 - sum_i f_i / sum_i s_i",
-    )  # fmt: skip
+    )
 
 
 def _kin_mask(ds: xr.Dataset, kin_threshold: float) -> tuple[xr.DataArray, xr.DataArray]:
@@ -165,11 +176,13 @@ def sharing_rate(ds: xr.Dataset, kin_threshold: float = 0.0) -> xr.Dataset:
             total = given.where(mask, 0.0).sum(("trial", "slot", "slot_other"))
             name = f"{label}_to_{who}"
             out[name] = _named(
-                _ratio(total, steps), name, units,
+                _ratio(total, steps),
+                name,
+                units,
                 f"{label} given to {'kin' if who == 'kin' else 'non-kin'} "
                 f"(K {'>' if who == 'kin' else '<='} {kin_threshold}) per agent-step",
                 f"sum over pairs a != b with that kinship of {var} / sum_i s_i",
-            )  # fmt: skip
+            )
     return xr.Dataset(out)
 
 
@@ -177,9 +190,12 @@ def bond_rate(ds: xr.Dataset) -> xr.DataArray:
     """Share of individuals that formed a mate bond: B = #{i : mate_i != -1} / P  [1]."""
     mate = _variable(ds, "mate", "bond_rate")
     return _named(
-        (mate >= 0).mean("individual").astype(np.float64), "bond_rate", "1",
-        "share of individuals with a mate bond", "#{i : mate_i >= 0} / P",
-    )  # fmt: skip
+        (mate >= 0).mean("individual").astype(np.float64),
+        "bond_rate",
+        "1",
+        "share of individuals with a mate bond",
+        "#{i : mate_i >= 0} / P",
+    )
 
 
 def signal_spending(ds: xr.Dataset) -> xr.DataArray:
@@ -188,9 +204,12 @@ def signal_spending(ds: xr.Dataset) -> xr.DataArray:
     sig = _counter(ds, "signal_spent", "signal_spending").sum("individual")
     spent = _counter(ds, "energy_spent", "signal_spending").sum("individual")
     return _named(
-        _ratio(sig, spent), "signal_spending", "1", "share of spent energy paid for signals",
+        _ratio(sig, spent),
+        "signal_spending",
+        "1",
+        "share of spent energy paid for signals",
         "sum_i signal_spent_i / sum_i energy_spent_i",
-    )  # fmt: skip
+    )
 
 
 def help_by_relatedness(ds: xr.Dataset, diamond_value: float | None = None) -> xr.Dataset:
