@@ -19,6 +19,7 @@ import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from kinship.graphs import bond_graph, kinship_graph  # noqa: E402
 
@@ -49,6 +50,8 @@ def _figure(ncols: int = 1, nrows: int = 1, size=(7.0, 4.0)) -> tuple[Figure, np
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False, layout="tight"
     )
+    for ax in axes.ravel():
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # generations are whole
     return fig, axes.ravel()
 
 
@@ -99,9 +102,9 @@ def gene_plot(ds: xr.Dataset) -> Figure:
     return fig
 
 
-def metrics_plot(metrics: xr.Dataset, missing: dict[str, str] | None = None) -> Figure:
-    """One panel per metric variable over generation, titled by name, y-axis in its units.
-    `missing` ({metric: reason}) is listed as text under the panels."""
+def metrics_plot(metrics: xr.Dataset) -> Figure:
+    """One panel per metric variable over generation, titled by name, y-axis in its units
+    (the report lists the metrics an archive cannot give beside it)."""
     names = list(metrics.data_vars)
     n = max(len(names), 1)
     fig, axes = _figure(ncols=min(n, 3), nrows=int(np.ceil(n / 3)), size=(4.5, 3.2))
@@ -114,14 +117,6 @@ def metrics_plot(metrics: xr.Dataset, missing: dict[str, str] | None = None) -> 
     if not names:
         axes[0].set_visible(True)
         axes[0].set(title="no behaviour metric in this archive", xlabel="generation", ylabel="-")
-    if missing:
-        fig.text(
-            0.01,
-            0.005,
-            "not in this archive: " + "; ".join(missing.values()),
-            fontsize="x-small",
-            wrap=True,
-        )
     fig.suptitle("Behaviour metrics over generations")
     return fig
 
@@ -216,7 +211,7 @@ def lineage_plot(ds: xr.Dataset, color_by: str = "fitness") -> Figure:
             ax=ax,
             style=style,
             alpha=0.4,
-            arrows=True,
+            arrows=G.number_of_edges() <= 500,  # arrow patches are slow by the thousand
             arrowsize=8,
             node_size=60,
         )
@@ -243,13 +238,17 @@ def lineage_plot(ds: xr.Dataset, color_by: str = "fitness") -> Figure:
         fig.colorbar(
             sc, ax=ax, label=color_by if color_by != "fitness" else "fitness (hearts per episode)"
         )
+    gens = sorted({d["generation"] for _, d in G.nodes(data=True)})
+    ax.tick_params(left=True, labelleft=True)
+    ax.set_yticks(gens)
+    ax.set_xticks([])
     ax.invert_yaxis()
     ax.set(
         title=f"Lineage tree ({G.number_of_nodes()} individuals), colour: {color_by}",
         xlabel="individuals of the generation (ordered by uid)",
         ylabel="generation born",
     )
-    ax.legend(loc="upper right", fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.08), ncol=3, fontsize="small")
     return fig
 
 
@@ -308,7 +307,9 @@ def _network_figure(G: nx.Graph, title: str, edge_label: str) -> Figure:
     nx.draw_networkx_edges(G, pos, ax=ax, width=widths or 1.0, alpha=0.5)
     fit = [G.nodes[n].get("fitness", np.nan) for n in G.nodes]
     sc = nx.draw_networkx_nodes(G, pos, ax=ax, node_color=fit, cmap="viridis", node_size=200)
-    nx.draw_networkx_labels(G, pos, ax=ax, font_size=7)
+    nx.draw_networkx_labels(G, pos, ax=ax, font_size=7, font_color="w")
+    ax.set_xticks([])
+    ax.set_yticks([])
     if G.number_of_nodes():
         fig.colorbar(sc, ax=ax, label="fitness (hearts per episode)")
     ax.set(

@@ -1,5 +1,7 @@
 """Hand-built archive Datasets with known answers, for the analysis tests."""
 
+import json
+
 import numpy as np
 import xarray as xr
 
@@ -70,3 +72,56 @@ def toy_archive(**counters) -> xr.Dataset:
         attrs={"config": {"world": {"max_steps": 100, "charger_energy": 5}}, "seed": 7},
     )
     return ds
+
+
+def write_fake_run(run_dir, generations: int = 3, population: int = 4, slots: int = 2):
+    """A run folder with a real Zarr archive (evo.archive writes it) of made-up values for
+    every variable of the current schema: `run_dir/archive.zarr`. Fast (no training)."""
+    from pathlib import Path
+
+    from evo.archive import GIVEN, VARIABLES, append_generation, generation_dataset
+    from world.layout import COUNTERS as WORLD_COUNTERS
+
+    run_dir = Path(run_dir)
+    rng = np.random.default_rng(0)
+    genes = ["kin_weight", "learning_rate"]
+    trials = population // slots
+    sizes = {"individual": population, "gene": len(genes), "counter": len(WORLD_COUNTERS),
+             "trial": trials, "slot": slots, "slot_other": slots}  # fmt: skip
+    uids = np.arange(population)
+    next_uid = population
+    config = {"seed": 3, "population": {"size": population, "agents_per_trial": slots},
+              "world": {"max_steps": 32, "charger_energy": 5}}  # fmt: skip
+    for g in range(generations):
+        values = {}
+        for name in GIVEN:
+            var = VARIABLES[name]
+            shape = tuple(sizes[d] for d in var.dims[1:])
+            if np.dtype(var.dtype).kind == "f":
+                values[name] = rng.random(shape).astype(var.dtype) * 3
+            else:
+                values[name] = rng.integers(0, 5, shape).astype(var.dtype)
+        if g == 0:
+            parents = np.full((2, population), -1)
+            born = np.zeros(population, int)
+        else:
+            old = uids
+            children = np.arange(next_uid, next_uid + population - 1)
+            next_uid += population - 1
+            uids = np.concatenate([old[:1], children])  # one elite
+            parents = np.stack([rng.choice(old, population), rng.choice(old, population)])
+            parents[:, 0] = -1
+            born = np.r_[0, np.full(population - 1, g)]
+        kin = np.tile(np.eye(slots, dtype=np.float32), (trials, 1, 1))
+        kin[:, 0, 1] = kin[:, 1, 0] = 0.5
+        values.update(
+            uid=uids, parent_a=parents[0], parent_b=parents[1], born=born,
+            mate=np.r_[uids[1], uids[0], np.full(population - 2, -1)],
+            trial_uids=uids.reshape(trials, slots), kinship=kin,
+        )  # fmt: skip
+        values["best_fitness"] = float(values["fitness"].max())
+        values["mean_fitness"] = float(values["fitness"].mean())
+        ds = generation_dataset(g, values, genes)
+        attrs = {"config": json.dumps(config), "seed": 3, "version_kinevo": "test"}
+        append_generation(run_dir / "archive.zarr", ds, attrs)
+    return run_dir

@@ -43,8 +43,8 @@ def test_gene_plot_draws_every_value_and_the_mean():
 
 
 def test_metrics_plot_has_a_panel_per_metric_with_its_values():
-    values, missing = M.behaviour_metrics(toy_archive())
-    fig = P.metrics_plot(values, missing)
+    values, _ = M.behaviour_metrics(toy_archive())
+    fig = P.metrics_plot(values)
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
     assert titles == list(values.data_vars)
     ax = fig.axes[titles.index("equality")]
