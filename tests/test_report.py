@@ -39,7 +39,7 @@ def test_open_archives_stacks_runs_along_run(fake_run, tmp_path):
     assert ds.attrs["runs"]["short"]["seed"] == 3
 
 
-@pytest.mark.parametrize("kind", ["missing", "empty folder", "corrupt", "foreign"])
+@pytest.mark.parametrize("kind", ["missing", "empty folder", "corrupt", "foreign", "partial"])
 def test_a_path_that_is_not_an_archive_is_refused_naming_it(tmp_path, kind):
     path = tmp_path / "store"
     if kind == "empty folder":
@@ -49,6 +49,10 @@ def test_a_path_that_is_not_an_archive_is_refused_naming_it(tmp_path, kind):
         (path / "zarr.json").write_text("{not json")
     elif kind == "foreign":
         zarr.open_group(path, mode="w").attrs["kinevo_complete_generations"] = 1
+    elif kind == "partial":  # a run killed before its first generation was committed
+        zarr.open_group(path, mode="w").attrs.update(
+            {"kinevo_schema": 2, "kinevo_complete_generations": 0}
+        )
     with pytest.raises(ArchiveError, match=str(path)):
         open_archive(path)
 
@@ -66,6 +70,18 @@ def test_report_writes_every_plot_and_a_page_that_shows_them(fake_run, tmp_path)
     assert "<th>generations</th><td>3</td>" in text
     assert "wall time (s)" in text and "<th>kinevo</th><td>test</td>" in text
     assert "max_steps" in text  # the run config
+
+
+def test_report_with_an_eval_database_shows_the_heatmap(fake_run, tmp_path):
+    from analysis import evaldb
+
+    db = tmp_path / "e.sqlite"
+    evaldb.insert(db, [dict(policy="file:///x/g0001_uid2.pt", run="x", generation=1,
+                            suite="maze", task="small", episodes=2, score=0.5, seconds=1.0,
+                            time=evaldb.now())])  # fmt: skip
+    index = R.write_report(fake_run, tmp_path / "rep", db=db)
+    assert (tmp_path / "rep" / "heatmap.png").stat().st_size > 1000
+    assert "src='heatmap.png'" in index.read_text()
 
 
 def test_report_lists_what_the_archive_cannot_give(fake_run, tmp_path):
