@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"analysis.evaluate: {err}", file=sys.stderr)
         return 2
     for r in rows:
-        print(f"{r.policy:60s} {r.suite}/{r.task:22s} score {r.score:.3f} ({r.episodes} episodes)")
+        task = f"{r.suite}/{r.task}"
+        print(f"{r.policy:60s} {task:32s} score {r.score:.3f} ({r.episodes} episodes)")
     broken = [
         f"{r.suite}/{r.task}" for r in rows if r.policy == "baseline:scripted" and r.score < 1
     ]
