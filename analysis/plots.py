@@ -34,6 +34,7 @@ __all__ = [
     "mate_network_plot",
     "metrics_plot",
     "save",
+    "select_generation",
 ]
 
 
@@ -258,10 +259,12 @@ def _kind(node: dict) -> str:
     return "founder" if node.get("founder") else "child"
 
 
-def _generation(ds: xr.Dataset, generation: int) -> xr.Dataset:
-    if generation < 0:
-        generation = int(ds.generation.values[generation])
-    if generation not in ds.generation.values:
+def select_generation(ds: xr.Dataset, generation: int) -> xr.Dataset:
+    """One generation of the archive, loaded; negative numbers count from the last."""
+    gens = ds.generation.values
+    if -len(gens) <= generation < 0:
+        generation = int(gens[generation])
+    if generation not in gens:
         raise ValueError(
             f"generation {generation} is not in the archive "
             f"({int(ds.generation.values[0])}..{int(ds.generation.values[-1])})"
@@ -272,7 +275,7 @@ def _generation(ds: xr.Dataset, generation: int) -> xr.Dataset:
 def kinship_network(ds: xr.Dataset, generation: int = -1, threshold: float = 0.0) -> nx.Graph:
     """All trials of one generation as one graph: nodes are uids (attr `fitness`), an edge
     wherever two individuals that shared a trial have K > threshold (attr `weight` = K)."""
-    g = _generation(ds, generation)
+    g = select_generation(ds, generation)
     fit = dict(zip(g.uid.values.tolist(), g.fitness.values.tolist(), strict=True))
     G = nx.Graph()
     G.add_nodes_from((u, {"fitness": f}) for u, f in fit.items())
@@ -289,7 +292,7 @@ def kinship_network(ds: xr.Dataset, generation: int = -1, threshold: float = 0.0
 def mate_network(ds: xr.Dataset, generation: int = -1) -> nx.Graph:
     """Mate bonds of one generation: nodes are uids, an edge from each individual to its
     `mate` (when the mate is in the same generation)."""
-    g = _generation(ds, generation)
+    g = select_generation(ds, generation)
     uids = g.uid.values.tolist()
     index = {u: k for k, u in enumerate(uids)}
     pairs = {
@@ -302,11 +305,12 @@ def mate_network(ds: xr.Dataset, generation: int = -1) -> nx.Graph:
 
 def _network_figure(G: nx.Graph, title: str, edge_label: str) -> Figure:
     fig, (ax,) = _figure(size=(6, 5))
-    pos = nx.spring_layout(G, seed=0) if G.number_of_nodes() else {}
+    n = max(G.number_of_nodes(), 1)
+    pos = nx.spring_layout(G, seed=0, k=2.5 / np.sqrt(n)) if G.number_of_nodes() else {}
     widths = [1 + 3 * float(d.get("weight", 1)) for *_, d in G.edges(data=True)]
-    nx.draw_networkx_edges(G, pos, ax=ax, width=widths or 1.0, alpha=0.5)
+    nx.draw_networkx_edges(G, pos, ax=ax, width=widths or 1.0, alpha=0.7, edge_color="tab:red")
     fit = [G.nodes[n].get("fitness", np.nan) for n in G.nodes]
-    sc = nx.draw_networkx_nodes(G, pos, ax=ax, node_color=fit, cmap="viridis", node_size=200)
+    sc = nx.draw_networkx_nodes(G, pos, ax=ax, node_color=fit, cmap="viridis", node_size=150)
     nx.draw_networkx_labels(G, pos, ax=ax, font_size=7, font_color="w")
     ax.set_xticks([])
     ax.set_yticks([])

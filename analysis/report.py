@@ -31,37 +31,40 @@ FIGURES = {
     "metrics": ("Behaviour metrics", "Cooperation metrics per generation (analysis.metrics)."),
     "kin_selection": (
         "Kin selection",
-        "Help given against relatedness in the last generation; r B > C threshold beside "
-        "the observed trend.",
+        "Help given against relatedness; the r B > C threshold beside the observed trend.",
     ),
     "lineage": ("Lineage", "Who descends from whom; solid: parent a, dashed: parent b."),
-    "kinship_network": ("Kinship network", "Kin that shared a trial in the last generation."),
-    "mate_network": ("Mate bonds", "Mate bonds in the last generation."),
+    "kinship_network": ("Kinship network", "Kin that shared a trial in one generation."),
+    "mate_network": ("Mate bonds", "Mate bonds in one generation."),
     "heatmap": ("Policy x task", "Eval scores from the eval database."),
 }
 
 
 def figures(
-    ds: xr.Dataset, color_by: str = "fitness", db: str | Path | None = None
+    ds: xr.Dataset,
+    color_by: str = "fitness",
+    db: str | Path | None = None,
+    generation: int = -1,
 ) -> tuple[dict[str, object], dict[str, str]]:
     """{stem: matplotlib Figure} for every figure the archive can give, and {stem or metric:
-    why it is absent} for the others."""
+    why it is absent} for the others. `generation` (default the last) is the one whose
+    kinship and mate networks and kin-selection view are drawn."""
     ds = ds.load()
     figs, absent = {}, {}
+    gen = int(P.select_generation(ds, generation).generation)
     figs["fitness"] = P.fitness_plot(ds)
     figs["genes"] = P.gene_plot(ds)
     values, missing = M.behaviour_metrics(ds)
     absent.update(missing)
     figs["metrics"] = P.metrics_plot(values)
     try:
-        last = int(ds.generation.values[-1])
         pairs = M.help_by_relatedness(ds)
-        figs["kin_selection"] = P.kin_selection_plot(pairs, M.kin_selection(ds), last)
+        figs["kin_selection"] = P.kin_selection_plot(pairs, M.kin_selection(ds), gen)
     except M.MissingVariable as err:
         absent["kin_selection"] = str(err)
     figs["lineage"] = P.lineage_plot(ds, color_by)
-    figs["kinship_network"] = P.kinship_network_plot(ds)
-    figs["mate_network"] = P.mate_network_plot(ds)
+    figs["kinship_network"] = P.kinship_network_plot(ds, gen)
+    figs["mate_network"] = P.mate_network_plot(ds, gen)
     if db is not None:
         from analysis.heatmap import heatmap_figure
 
@@ -136,6 +139,7 @@ def write_report(
     out: str | Path | None = None,
     color_by: str = "fitness",
     db: str | Path | None = None,
+    generation: int = -1,
 ) -> Path:
     """Write index.html and the PNGs for the run at `run`; returns the page's path."""
     store = archive_path(run)
@@ -143,7 +147,7 @@ def write_report(
     run_dir = store.parent if store.name == "archive.zarr" else store
     out = Path(out) if out is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
-    figs, absent = figures(ds, color_by, db)
+    figs, absent = figures(ds, color_by, db, generation)
     for stem, fig in figs.items():
         P.save(fig, out / f"{stem}.png")
     shown = [s for s in FIGURES if s in figs]
@@ -163,10 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="report folder (default RUN_DIR/report)")
     ap.add_argument("--color-by", default="fitness", help="lineage node colour: fitness or a gene")
     ap.add_argument("--db", help="eval database (SQLite) for the policy x task heatmap")
+    ap.add_argument(
+        "--generation",
+        type=int,
+        default=-1,
+        help="generation of the kinship and mate networks (default: the last)",
+    )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     try:
-        index = write_report(args.run, args.out, args.color_by, args.db)
+        index = write_report(args.run, args.out, args.color_by, args.db, args.generation)
     except (ArchiveError, ValueError) as err:
         print(f"analysis.report: {err}", file=sys.stderr)
         return 2

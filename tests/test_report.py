@@ -91,6 +91,13 @@ def test_report_lists_what_the_archive_cannot_give(fake_run, tmp_path):
         assert "Not in this archive" in text and "efficiency needs" in text
 
 
+def test_report_draws_the_networks_of_the_chosen_generation(fake_run, tmp_path):
+    figs, _ = R.figures(open_archive(fake_run), generation=1)
+    assert figs["kinship_network"].axes[0].get_title() == "Kinship network, generation 1"
+    with pytest.raises(ValueError, match="generation 7 is not in the archive"):
+        R.figures(open_archive(fake_run), generation=7)
+
+
 def test_report_cli_exits_2_on_a_path_that_is_not_an_archive(tmp_path):
     r = subprocess.run(
         [sys.executable, "-m", "analysis.report", str(tmp_path / "nothing")],
