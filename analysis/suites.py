@@ -31,8 +31,14 @@ from world.state import parse_ascii
 
 __all__ = ["SUITES", "TASKS", "Task", "check_tasks", "play_task", "tasks_of"]
 
-# Rules every scene shares: markers on the map do not fade within an episode.
-BASE_RULES = {"marker_ttl": 30000, "metabolism": 0}
+# The energy economy every scene is designed for, pinned here so that a change of the world's
+# defaults cannot make a task unsolvable or trivial: moving and using cost 1, turning and
+# sharing are free, no metabolism; markers drawn on the map do not fade within an episode.
+SCENE_COSTS = {
+    "noop": 0, "forward": 1, "back": 1, "turn_left": 0, "turn_right": 0, "use": 1, "attack": 3,
+    "shield": 1, "share_energy": 0, "share_diamond": 0, "mate": 1, "signal": 0, "mark": 1,
+}  # fmt: skip
+BASE_RULES = {"marker_ttl": 30000, "metabolism": 0, "action_costs": SCENE_COSTS}
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def write_fake_run(run_dir, generations: int = 3, population: int = 4, slots: in
         values = {}
         for name in GIVEN:
             var = VARIABLES[name]
-            shape = tuple(sizes[d] for d in var.dims[1:])
+            shape = tuple(sizes.get(d, 3) for d in var.dims[1:])  # other dims: size 3
             if np.dtype(var.dtype).kind == "f":
                 values[name] = rng.random(shape).astype(var.dtype) * 3
             else:
