@@ -51,9 +51,12 @@ def _figure(ncols: int = 1, nrows: int = 1, size=(7.0, 4.0)) -> tuple[Figure, np
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False, layout="tight"
     )
-    for ax in axes.ravel():
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # generations are whole
     return fig, axes.ravel()
+
+
+def _whole_generations(*axes) -> None:
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def fitness_plot(ds: xr.Dataset) -> Figure:
@@ -80,6 +83,7 @@ def fitness_plot(ds: xr.Dataset) -> Figure:
         ylabel=f"fitness ({fit.attrs.get('units', 'hearts per episode')})",
     )
     ax.legend(loc="best")
+    _whole_generations(ax)
     return fig
 
 
@@ -99,6 +103,7 @@ def gene_plot(ds: xr.Dataset) -> Figure:
         ax.legend(loc="best", fontsize="small")
     for ax in axes[len(genes) :]:
         ax.set_visible(False)
+    _whole_generations(*axes)
     fig.suptitle("Gene values over generations")
     return fig
 
@@ -111,13 +116,19 @@ def metrics_plot(metrics: xr.Dataset) -> Figure:
     fig, axes = _figure(ncols=min(n, 3), nrows=int(np.ceil(n / 3)), size=(4.5, 3.2))
     for ax, name in zip(axes, names, strict=False):
         da = metrics[name]
-        ax.plot(da.generation.values, da.values, "o-", label=name)
+        g = da.generation.values
+        ax.plot(g, da.values, "o-", label=name)
+        ax.set_xlim(g.min() - 0.5, g.max() + 0.5)
+        if not np.isfinite(da.values).any():  # e.g. sustainability without any heart
+            ax.text(0.5, 0.5, "undefined in every generation", ha="center",
+                    transform=ax.transAxes)  # fmt: skip
         ax.set(title=name, xlabel="generation", ylabel=f"{name} ({da.attrs.get('units', '1')})")
     for ax in axes[len(names) :]:
         ax.set_visible(False)
     if not names:
         axes[0].set_visible(True)
         axes[0].set(title="no behaviour metric in this archive", xlabel="generation", ylabel="-")
+    _whole_generations(*axes)
     fig.suptitle("Behaviour metrics over generations")
     return fig
 
@@ -136,6 +147,7 @@ def kin_selection_plot(pairs: xr.Dataset, selection: xr.Dataset, generation: int
         ax.plot(xs, float(row.intercept) + float(row.slope) * xs, "r-", label="observed trend")
     t = selection.attrs["threshold"]
     ax.axvline(t, color="k", ls="--", label=f"r B > C above r* = {t:.2f}")
+    ax.axvspan(t, max(1.0, t) + 0.05, color="k", alpha=0.06)  # where help is predicted
     ax.set(
         title=f"Kin selection, generation {generation}",
         xlabel="relatedness r (1)",
