@@ -168,6 +168,7 @@ def _summary(rows: list[dict], archive: Path) -> None:
             )
     print(f"\narchive: {archive}")
     print(f"analyse: python -c \"import analysis; print(analysis.open_archive('{archive}'))\"")
+    print(f"report:  python -m analysis.report {archive.parent}")
 
 
 if __name__ == "__main__":

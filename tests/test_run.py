@@ -40,6 +40,7 @@ def test_smoke_run_writes_a_complete_archive(reference):
     out, r = reference
     assert "Dask dashboard: http://127.0.0.1:" in r.stdout
     assert "gen   1:" in r.stdout and "archive:" in r.stdout
+    assert f"report:  python -m analysis.report {out}" in r.stdout
     ds = open_archive(out / "archive.zarr")
     assert ds.sizes["generation"] == 2 and ds.sizes["individual"] == 4 and ds.sizes["gene"] == 2
     assert list(ds.gene.values) == ["kin_weight", "learning_rate"]
