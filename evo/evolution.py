@@ -73,10 +73,17 @@ def run_id(cfg: RunConfig) -> str:
 
 class _GenerationProblem(Problem):
     """EvoTorch's view: maximise fitness over the unit cube; evaluating a batch runs one
-    generation of trials (or replays it from the archive)."""
+    generation of trials (or replays it from the archive). The GA's problem carries the
+    cube as its bounds; EvoTorch's CMA-ES and PGPE refuse a bounded problem
+    (`Problem.ensure_unbounded`), so theirs starts in the cube and `Genome.decode` folds
+    their points back into it."""
 
-    def __init__(self, evolution: Evolution, dim: int):
-        super().__init__("max", solution_length=dim, initial_bounds=(0.0, 1.0), dtype=torch.float64)
+    def __init__(self, evolution: Evolution, dim: int, bounded: bool):
+        cube = (0.0, 1.0)
+        super().__init__(
+            "max", solution_length=dim, bounds=cube if bounded else None,
+            initial_bounds=None if bounded else cube, dtype=torch.float64,
+        )  # fmt: skip
         self.evolution = evolution
 
     def _evaluate_batch(self, batch: SolutionBatch) -> None:
@@ -106,7 +113,7 @@ class Evolution:
     def run(self) -> list[dict]:
         cfg = self.cfg
         P, G = cfg.population.size, cfg.population.generations
-        problem = _GenerationProblem(self, len(self.genome))
+        problem = _GenerationProblem(self, len(self.genome), cfg.evolution.algorithm == "ga")
         if cfg.evolution.algorithm == "ga":
             u = self.genome.initial(P, derived_rng(cfg.seed, 0, 1))
             next_uid = P

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from archive_toys import toy_archive
 
 from analysis import metrics as M
-from tests.archive_toys import toy_archive
 
 
 def test_efficiency_is_hearts_per_agent_step():

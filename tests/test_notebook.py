@@ -2,8 +2,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from tests.archive_toys import write_fake_run
+from archive_toys import write_fake_run
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")

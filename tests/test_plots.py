@@ -1,10 +1,10 @@
 import matplotlib
 import numpy as np
 import pytest
+from archive_toys import toy_archive
 
 from analysis import metrics as M
 from analysis import plots as P
-from tests.archive_toys import toy_archive
 
 matplotlib.use("Agg")
 

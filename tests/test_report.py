@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
+from archive_toys import write_fake_run
 
 from analysis import ArchiveError, open_archive, open_archives
 from analysis import report as R
-from tests.archive_toys import write_fake_run
 
 ROOT = Path(__file__).parents[1]
 PLOTS = ["fitness", "genes", "metrics", "lineage", "kinship_network", "mate_network"]

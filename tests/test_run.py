@@ -247,7 +247,10 @@ def _busy(pid: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize("name", ["population", "smoke", "hamilton", "mates"])
+@pytest.mark.parametrize(
+    "name",
+    ["population", "population_darwinian", "population_shuffled", "smoke", "hamilton", "mates"],
+)
 def test_example_configs_are_valid(name):
     from evo.config import load_run_config
 
