@@ -1,6 +1,9 @@
 """Hand-built archive Datasets with known answers, for the analysis tests."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -125,3 +128,14 @@ def write_fake_run(run_dir, generations: int = 3, population: int = 4, slots: in
         attrs = {"config": json.dumps(config), "seed": 3, "version_kinevo": "test"}
         append_generation(run_dir / "archive.zarr", ds, attrs)
     return run_dir
+
+
+def smoke_run(run_dir) -> Path:
+    """A real `evo.run runs/smoke.yaml` into `run_dir` (slow tests: about a minute)."""
+    root = Path(__file__).parents[1]
+    r = subprocess.run(
+        [sys.executable, "-m", "evo.run", "runs/smoke.yaml", "--out", str(run_dir), "--quiet",
+         "--workers", "1"], capture_output=True, text=True, cwd=root, timeout=600,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return Path(run_dir)

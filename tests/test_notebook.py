@@ -2,7 +2,7 @@ import os
 from pathlib import Path
 
 import pytest
-from archive_toys import write_fake_run
+from archive_toys import smoke_run, write_fake_run
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -44,15 +44,6 @@ def test_notebook_runs_against_an_archive_and_draws_its_plots(tmp_path):
 
 @pytest.mark.slow
 def test_notebook_runs_against_a_smoke_archive(tmp_path):
-    import subprocess
-    import sys
-
-    run = tmp_path / "smoke"
-    r = subprocess.run(
-        [sys.executable, "-m", "evo.run", "runs/smoke.yaml", "--out", str(run), "--quiet",
-         "--workers", "1"], capture_output=True, text=True, cwd=ROOT, timeout=600,
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    nb = run_notebook(run)
+    nb = run_notebook(smoke_run(tmp_path / "smoke"))
     assert _images(nb) >= 6
     assert "'generations': 2" in nb.cells[-1].outputs[0]["data"]["text/plain"]

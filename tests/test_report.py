@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
-from archive_toys import write_fake_run
+from archive_toys import smoke_run, write_fake_run
 
 from analysis import ArchiveError, open_archive, open_archives
 from analysis import report as R
@@ -109,12 +109,7 @@ def test_report_cli_exits_2_on_a_path_that_is_not_an_archive(tmp_path):
 
 @pytest.mark.slow
 def test_report_on_a_smoke_run_takes_seconds(tmp_path):
-    run = tmp_path / "smoke"
-    r = subprocess.run(
-        [sys.executable, "-m", "evo.run", "runs/smoke.yaml", "--out", str(run), "--quiet",
-         "--workers", "1"], capture_output=True, text=True, cwd=ROOT, timeout=600,
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    run = smoke_run(tmp_path / "smoke")
     t0 = time.perf_counter()
     r = subprocess.run(
         [sys.executable, "-m", "analysis.report", str(run)],
