@@ -57,7 +57,14 @@ class Variable:
 # Every dimension has an index coordinate of its own name (listed first below), which
 # `generation_dataset` makes; every other entry is a value the run loop gives.
 DIMENSIONS = (
-    "generation", "individual", "gene", "counter", "trial", "slot", "slot_other", "update"
+    "generation",
+    "individual",
+    "gene",
+    "counter",
+    "trial",
+    "slot",
+    "slot_other",
+    "update",
 )
 
 # fmt: off

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from evo.checkpoint import Checkpoint
-from evo.policy import Ensemble
+from evo.policy import Ensemble, sample_action
 from kinevo.genes import genes_acting_in
 from world import layout as L
 from world.config import WorldConfig
@@ -45,8 +45,7 @@ class PolicyActor:
             if self.greedy:
                 action = logits.argmax(-1)
             else:
-                u = torch.rand(logits.shape, generator=self.gen)
-                action = (torch.log_softmax(logits, -1) - torch.log(-torch.log(u))).argmax(-1)
+                action, _ = sample_action(logits, self.gen)
         self.core = self.net.ungroup(h, B).clone()
         actions = self.net.ungroup(action, B).numpy().astype(np.int32)
         self.action_counts += np.bincount(actions.ravel(), minlength=len(self.action_counts))
@@ -88,8 +87,7 @@ def play_episodes(
     `actor(world) -> actions` or None for uniformly random actions. `genes`: world genes per
     agent slot (name -> float[N]; learner genes are ignored). Returns own hearts per
     agent-episode (`hearts_by_agent`: one unrounded float per slot) and counters."""
-    if "stagger_start" in WorldConfig.model_fields:  # every env plays one whole episode
-        world_cfg = world_cfg.model_copy(update={"stagger_start": False})
+    world_cfg = world_cfg.model_copy(update={"stagger_start": False})  # whole episodes
     world = World(world_cfg, n_envs=episodes, seed=seed)
     world.reset(kinship=kinship)
     acting = {k: v for k, v in (genes or {}).items() if k in genes_acting_in("world")}

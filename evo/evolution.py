@@ -38,20 +38,12 @@ from evo.config import RunConfig
 from evo.ga import next_generation
 from evo.genome import Genome
 from evo.lineage import Lineage
-from evo.trial import TrialResult, run_trial
+from evo.trial import TrialResult, derived_rng, derived_seed, run_trial
 from kinship.pedigree import Pedigree
 from kinship.structures import build_kinship
 from world.layout import COUNTERS
 
 logging.getLogger("evotorch").setLevel(logging.WARNING)  # its per-problem INFO lines are noise here
-
-
-def derived_seed(*keys: int) -> int:
-    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1, np.uint64)[0] >> 1)
-
-
-def derived_rng(*keys: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([int(k) for k in keys]))
 
 
 # A task that raises is rerun this many times before the run stops (a worker that dies is

@@ -32,15 +32,10 @@ from evotorch.operators import GaussianMutation
 from evotorch.operators import functional as F
 
 from evo.config import EvolutionConfig
+from evo.genome import fold
 from evo.lineage import Lineage
 
 logging.getLogger("evotorch").setLevel(logging.WARNING)  # a line per Problem made is noise here
-
-
-def reflect(x: torch.Tensor) -> torch.Tensor:
-    """Fold values into [0, 1] as a mirror would (1.2 -> 0.8, -0.3 -> 0.3)."""
-    x = torch.remainder(x, 2.0)
-    return torch.where(x > 1.0, 2.0 - x, x)
 
 
 def rank(fitness: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -98,7 +93,7 @@ def next_generation(
                 b[k] = partner
         # rows [a x b for each pair] then [b x a for each pair]
         children = F.simulated_binary_cross_over(torch.cat([ut[a], ut[b]]), eta=cfg.crossover_eta)
-        children = reflect(children)
+        children = torch.from_numpy(fold(children.numpy()))
         first = np.concatenate([a, b])[:n_children]
         second = np.concatenate([b, a])[:n_children]
         children = children[np.r_[np.arange(n_pairs), n_pairs + np.arange(n_pairs)][:n_children]]
@@ -135,4 +130,4 @@ def _mutate(children: torch.Tensor, cfg: EvolutionConfig, seed: int) -> torch.Te
     mutate = GaussianMutation(
         problem, stdev=cfg.mutation_std, mutation_probability=cfg.mutation_rate
     )
-    return reflect(mutate(batch).values.clone())
+    return torch.from_numpy(fold(mutate(batch).values.clone().numpy()))

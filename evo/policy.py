@@ -308,6 +308,14 @@ def count_macs(model: nn.Module) -> int:
     return macs
 
 
+def sample_action(logits: torch.Tensor, sampler: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Sample from softmax(logits) by the Gumbel-max trick -> (action, its log-probability)."""
+    logp = torch.log_softmax(logits, -1)
+    u = torch.rand(logp.shape, generator=sampler, device=logp.device)
+    action = (logp - torch.log(-torch.log(u))).argmax(-1)
+    return action, logp.gather(-1, action.unsqueeze(-1)).squeeze(-1)
+
+
 class Ensemble:
     """G policies of one kind, run as one. Weights live in ``flat: float32[G, P]``;
     ``params[name]`` are [G, ...] views of it (leaves that take gradients), so an optimiser

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from evo.config import PPOConfig
-from evo.policy import Ensemble, GroupAdam, make_policy
+from evo.policy import Ensemble, GroupAdam, make_policy, sample_action
 from kinevo.genes import GENES, genes_acting_in, unknown_gene_message
 from world import layout as L
 from world.config import WorldConfig
@@ -106,14 +106,6 @@ class Rollout:
 
 
 # -- rollout ---------------------------------------------------------------------------------
-def sample_action(logits: torch.Tensor, sampler: torch.Generator) -> tuple[torch.Tensor, ...]:
-    """Sample from softmax(logits) by the Gumbel-max trick -> (action, its log-probability)."""
-    logp = torch.log_softmax(logits, -1)
-    u = torch.rand(logp.shape, generator=sampler, device=logp.device)
-    action = (logp - torch.log(-torch.log(u))).argmax(-1)
-    return action, logp.gather(-1, action.unsqueeze(-1)).squeeze(-1)
-
-
 @torch.inference_mode()
 def collect_rollout(world: World, net: Ensemble, buf: Rollout, sampler: torch.Generator) -> float:
     """Step the world T times with the current policies, filling `buf`; returns the seconds

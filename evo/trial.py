@@ -92,15 +92,16 @@ def run_trial(
         callback=callback,
     )
     during = result.hearts_per_episode.astype(np.float64)
+    fit = during
     if fitness.when == "after_training":
-        after = fitness_after_training(
+        fit = fitness_after_training(
             world, ppo, result.states, fitness.episodes, eval_seed(seed), K, acting,
             fitness.greedy,
         )  # fmt: skip
     pairs = result.bonds[:, 3:5] if len(result.bonds) else np.zeros((0, 2), np.int64)
     return TrialResult(
         uids=uids,
-        fitness=after if fitness.when == "after_training" else during,
+        fitness=fit,
         training_fitness=during,
         counters={name: result.counters[:, k] for k, name in enumerate(COUNTERS)},
         bonds=uids[pairs].reshape(-1, 2),
@@ -115,6 +116,15 @@ def run_trial(
     )
 
 
+def derived_seed(*keys: int) -> int:
+    """A seed for one purpose, derived from integer keys (run seed, generation, ...)."""
+    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def derived_rng(*keys: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(k) for k in keys]))
+
+
 def eval_seed(seed: int) -> int:
     """The seed of a trial's after-training episodes: fresh worlds, never its training ones."""
-    return int(np.random.SeedSequence([seed, 1]).generate_state(1, np.uint64)[0] >> 1)
+    return derived_seed(seed, 1)
