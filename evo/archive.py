@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 import zarr
 
+from kinevo.faults import zarr_store
 from world.layout import COUNTERS
 
 COMPLETE = "kinevo_complete_generations"
@@ -281,7 +282,7 @@ def open_archive(path: str | Path) -> xr.Dataset:
 
 def _truncate(path: Path, n: int) -> None:
     """Cut every generation-indexed array back to n entries (a killed run's leftovers)."""
-    group = zarr.open_group(path, mode="r+")
+    group = zarr.open_group(zarr_store(path), mode="r+")
     for _, arr in group.arrays():
         dims = arr.metadata.dimension_names or ()
         if dims and dims[0] == "generation" and arr.shape[0] > n:
@@ -303,11 +304,11 @@ def append_generation(path: str | Path, ds: xr.Dataset, attrs: dict | None = Non
     # new generation's arrays are all in.
     ds = ds.assign_attrs({**(attrs or {}), SCHEMA: SCHEMA_VERSION, COMPLETE: n})
     if n == 0:
-        ds.to_zarr(path, mode="w", zarr_format=3, consolidated=False)
+        ds.to_zarr(zarr_store(path), mode="w", zarr_format=3, consolidated=False)
     else:
         _truncate(path, n)
-        ds.to_zarr(path, append_dim="generation", zarr_format=3, consolidated=False)
-    group = zarr.open_group(path, mode="r+")
+        ds.to_zarr(zarr_store(path), append_dim="generation", zarr_format=3, consolidated=False)
+    group = zarr.open_group(zarr_store(path), mode="r+")
     group.attrs[COMPLETE] = n + 1  # the commit marker, written last
     return n + 1
 

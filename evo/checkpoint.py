@@ -14,6 +14,7 @@ import torch
 
 from evo.config import PPOConfig
 from evo.policy import make_policy
+from kinevo.faults import atomic_save, atomic_write_text
 from world.config import WorldConfig
 
 FORMAT = "kinevo-policy/1"
@@ -75,8 +76,8 @@ def save_checkpoint(
         "uids": [int(u) for u in (uids or range(len(states)))],
         "extra": extra,
     }
-    torch.save(flat, pt)
-    js.write_text(json.dumps(meta, indent=2))
+    atomic_save(flat, pt)
+    atomic_write_text(js, json.dumps(meta, indent=2))
     return pt
 
 

@@ -39,6 +39,7 @@ from evo.ga import next_generation
 from evo.genome import Genome
 from evo.lineage import Lineage
 from evo.trial import TrialResult, derived_rng, derived_seed, run_trial
+from kinevo.faults import atomic_save
 from kinship.pedigree import Pedigree
 from kinship.structures import build_kinship
 from world.layout import COUNTERS
@@ -365,8 +366,7 @@ class Evolution:
             by_uid[int(lin.uid[k])] = r.weights[0] if len(r.weights) == 1 else r.weights[slot]
         if cfg.evolution.inheritance == "lamarckian":
             self.weights = by_uid
-            (self.out / "weights").mkdir(parents=True, exist_ok=True)
-            torch.save({str(k): v for k, v in by_uid.items()}, self.out / "weights" / f"g{g}.pt")
+            atomic_save({str(k): v for k, v in by_uid.items()}, self.out / "weights" / f"g{g}.pt")
         top = np.lexsort((lin.uid, -fitness))[: cfg.evolution.checkpoint_top]
         for k in top:
             u = int(lin.uid[k])

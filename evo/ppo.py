@@ -28,6 +28,7 @@ import torch
 
 from evo.config import PPOConfig
 from evo.policy import Ensemble, GroupAdam, make_policy, sample_action
+from kinevo import faults
 from kinevo.genes import GENES, genes_acting_in, unknown_gene_message
 from world import layout as L
 from world.config import WorldConfig
@@ -363,6 +364,8 @@ def train(
         # -- rollout -----------------------------------------------------------------------
         t_rollout = time.perf_counter()
         world_s = collect_rollout(world, net, buf, sampler)
+        if faults.poison_update(update_no):  # test hook: the NaN guard must catch this
+            buf.rewards[-1, 0, 0] = float("nan")
         bonds.append(world.read_bonds())
         rollout_s = time.perf_counter() - t_rollout
 

@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.force and not (args.resume and same):
             for sub in ("archive.zarr", "checkpoints", "weights"):
                 shutil.rmtree(out / sub, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        _check_writable(out)
+    except OSError as err:
+        _fail(f"{out}: cannot write the run's output here ({err.strerror or err})")
 
     client, cluster = _connect(args.scheduler, cfg.workers)
     print(f"Dask dashboard: {client.dashboard_link}", flush=True)
@@ -115,8 +118,26 @@ def main(argv: list[str] | None = None) -> None:
         _close(client, cluster)
         print(f"\nstopped: {err}", file=sys.stderr)
         sys.exit(1)
+    except OSError as err:  # disk full, folder made read-only, quota: the run's files stay whole
+        _close(client, cluster)
+        done = complete_generations(archive)
+        print(
+            f"\nstopped: cannot write {err.filename or out}: {err.strerror or err}. "
+            f"{done} complete generation(s) are in {archive}; the one being written was not "
+            "committed. Make room and continue with --resume",
+            file=sys.stderr,
+        )
+        sys.exit(1)
     _close(client, cluster)
     _summary(rows, archive)
+
+
+def _check_writable(out: Path) -> None:
+    """Create `out` and prove a file can be written there (raises OSError if not)."""
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / ".kinevo-write-probe"
+    probe.write_bytes(b"")
+    probe.unlink()
 
 
 def _interrupt(signum, frame) -> None:

@@ -1,0 +1,100 @@
+"""Fault injection for the reliability tests: inert unless an environment variable asks.
+
+Every file a run writes (each Zarr key of the archive, each weights or checkpoint file) goes
+through `before_write(label)`, so a test can make the k-th write of a process fail:
+
+    KINEVO_FAULT_WRITE="7:kill"     SIGKILL this process just before its 7th write
+    KINEVO_FAULT_WRITE="7:enospc"   the 7th and every later write fails: disk full
+    KINEVO_FAULT_WRITE="7:eacces"   the 7th and every later write fails: permission denied
+    KINEVO_WRITE_LOG=PATH           append each write's label to PATH (to count them)
+
+and training can be poisoned:
+
+    KINEVO_FAULT_NAN_UPDATE=3       a NaN reward enters the 3rd rollout of every training
+
+Files land atomically (written beside their target, then renamed over it): Zarr's LocalStore
+does this itself, `atomic_save` and `atomic_write_text` do it for ours, so a kill leaves
+either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+from pathlib import Path
+
+import torch
+from zarr.storage import LocalStore, WrapperStore
+
+WRITE_FAULT = "KINEVO_FAULT_WRITE"
+WRITE_LOG = "KINEVO_WRITE_LOG"
+NAN_UPDATE = "KINEVO_FAULT_NAN_UPDATE"
+_ERRORS = {"enospc": errno.ENOSPC, "eacces": errno.EACCES}
+
+_writes = 0  # writes of this process so far
+
+
+def before_write(label: str) -> None:
+    """Count one file write; kill or fail here if KINEVO_FAULT_WRITE says so."""
+    global _writes
+    _writes += 1
+    log = os.environ.get(WRITE_LOG)
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{_writes}\t{label}\n")
+    fault = os.environ.get(WRITE_FAULT)
+    if not fault:
+        return
+    at, _, kind = fault.partition(":")
+    if _writes == int(at) and kind == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if _writes >= int(at) and kind in _ERRORS:
+        raise OSError(_ERRORS[kind], os.strerror(_ERRORS[kind]), label)
+
+
+def poison_update(update_no: int) -> bool:
+    """Should this training update's rollout get a NaN reward (KINEVO_FAULT_NAN_UPDATE)?"""
+    return os.environ.get(NAN_UPDATE) == str(update_no)
+
+
+class _CountingStore(WrapperStore):
+    """A Zarr store whose every write and delete passes `before_write` first."""
+
+    async def set(self, key, value) -> None:
+        before_write(f"zarr:{key}")
+        await self._store.set(key, value)
+
+    async def set_if_not_exists(self, key, value) -> None:
+        before_write(f"zarr:{key}")
+        await self._store.set_if_not_exists(key, value)
+
+    async def delete(self, key) -> None:
+        before_write(f"zarr-delete:{key}")
+        await self._store.delete(key)
+
+
+def zarr_store(path: str | Path, read_only: bool = False):
+    """The store for a Zarr folder: a plain LocalStore, counted when a hook is set."""
+    store = LocalStore(Path(path), read_only=read_only)
+    if read_only or not (os.environ.get(WRITE_FAULT) or os.environ.get(WRITE_LOG)):
+        return store
+    return _CountingStore(store)
+
+
+def _replace(path: Path, write) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    before_write(f"file:{path.name}")
+    tmp = path.with_name(f".{path.name}.partial")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def atomic_save(obj, path: str | Path) -> None:
+    """torch.save to `path`, all or nothing."""
+    _replace(path, lambda tmp: torch.save(obj, tmp))
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    _replace(path, lambda tmp: tmp.write_text(text))
