@@ -253,7 +253,12 @@ def stored_attrs(path: str | Path) -> dict:
 def check_schema(path: str | Path) -> None:
     """Raise ArchiveError unless the store at `path` was written with this SCHEMA_VERSION."""
     path = Path(path)
-    found = stored_attrs(path).get(SCHEMA, 1)  # archives before the version attr: schema 1
+    attrs = stored_attrs(path)
+    if SCHEMA not in attrs and COMPLETE not in attrs:
+        raise ArchiveError(
+            f"{path}: a Zarr store, but not a kinevo archive (no {SCHEMA} attribute)"
+        )
+    found = attrs.get(SCHEMA, 1)  # archives before the version attr: schema 1
     if found != SCHEMA_VERSION:
         raise ArchiveError(
             f"{path}: archive schema {found}, but this kinevo reads and writes schema "
@@ -272,12 +277,34 @@ def open_archive(path: str | Path) -> xr.Dataset:
     if n == 0:
         raise ArchiveError(f"{path}: no complete generation in this archive")
     check_schema(path)
-    ds = xr.open_zarr(path, consolidated=False)
-    ds = ds.isel(generation=slice(0, n))
+    ds = _open_committed(path, n)
     for key in ("config",):
         if key in ds.attrs and isinstance(ds.attrs[key], str):
             ds.attrs[key] = json.loads(ds.attrs[key])
     return ds
+
+
+def _open_committed(path: Path, n: int) -> xr.Dataset:
+    """The first n generations. While a generation is being appended (or after a run was
+    killed doing so) arrays differ in length along `generation`, which xarray refuses to put
+    in one Dataset; then each array is opened alone, cut to n, and merged."""
+    group = zarr.open_group(path, mode="r")
+    lengths = {
+        name: arr.shape[0]
+        for name, arr in group.arrays()
+        if (arr.metadata.dimension_names or ())[:1] == ("generation",)
+    }
+    if len(set(lengths.values())) <= 1:
+        return xr.open_zarr(path, consolidated=False).isel(generation=slice(0, n))
+    ragged = set(lengths)
+    parts = []
+    for name in sorted(ragged):
+        one = xr.open_zarr(path, consolidated=False, drop_variables=sorted(ragged - {name}))
+        parts.append(one.isel(generation=slice(0, n)))
+    ds = xr.merge(parts, combine_attrs="override", join="exact")
+    # alone, a non-index coordinate (uid) opens as a data variable; its users name it
+    coords = {c for _, arr in group.arrays() for c in arr.attrs.get("coordinates", "").split()}
+    return ds.set_coords(sorted(coords & set(ds.data_vars)))
 
 
 def _truncate(path: Path, n: int) -> None:
@@ -318,7 +345,12 @@ def read_generation(path: str | Path, generation: int) -> xr.Dataset:
     ds = open_archive(path)
     if generation >= ds.sizes["generation"]:
         raise ArchiveError(f"{path}: generation {generation} is not complete")
-    return ds.isel(generation=generation).load()
+    try:
+        return ds.isel(generation=generation).load()
+    except Exception as err:  # a chunk truncated or overwritten on disk
+        raise ArchiveError(
+            f"{path}: generation {generation} cannot be read ({type(err).__name__}: {err})"
+        ) from None
 
 
 def identical(a: str | Path, b: str | Path, skip: tuple[str, ...] = TIMING_VARS) -> list[str]:

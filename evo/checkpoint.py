@@ -89,7 +89,13 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{js}: cannot read: {err.strerror}") from None
     except json.JSONDecodeError as err:
         raise CheckpointError(f"{js}: not valid JSON: {err}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    found = meta.get("format") if isinstance(meta, dict) else None
+    if isinstance(found, str) and found.startswith("kinevo-policy/") and found != FORMAT:
+        raise CheckpointError(
+            f"{js}: checkpoint format {found}, but this kinevo reads {FORMAT}; "
+            "load it with the kinevo that wrote it"
+        )
+    if found != FORMAT:
         raise CheckpointError(f"{js}: not a {FORMAT} checkpoint description")
     try:
         world = WorldConfig.model_validate(meta["world"])

@@ -347,9 +347,7 @@ class Evolution:
             )
         self.mates = ds.mate.values.astype(np.int64)
         if self.cfg.evolution.inheritance == "lamarckian":
-            path = self.out / "weights" / f"g{g}.pt"
-            stored = torch.load(path, map_location="cpu", weights_only=True)
-            self.weights = {int(k): v for k, v in stored.items()}
+            self.weights = load_weights(self.out / "weights" / f"g{g}.pt")
         self._report(g, ds, replayed=True)
         return ds.fitness.values
 
@@ -400,6 +398,28 @@ class Evolution:
             f"mean {row['mean']:.3f} | {genes_txt} | bonds {row['bonds']} "
             f"attacks {row['attacks']} shared {row['energy_shared']}"
         )
+
+
+def load_weights(path: Path) -> dict[int, dict]:
+    """One generation's inherited weights ({uid: state dict}), or ArchiveError saying why not.
+    Never unpickles anything but tensors (weights_only)."""
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ArchiveError(f"{path}: missing; the run cannot be resumed from here") from None
+    except Exception as err:  # truncated zip, a pickle refused by weights_only, ...
+        raise ArchiveError(
+            f"{path}: not a readable weights file ({type(err).__name__}: {err})"
+        ) from None
+    ok = isinstance(stored, dict) and all(
+        str(k).isdigit()
+        and isinstance(v, dict)
+        and all(isinstance(t, torch.Tensor) for t in v.values())
+        for k, v in stored.items()
+    )
+    if not ok:
+        raise ArchiveError(f"{path}: expected {{uid: {{name: tensor}}}}")
+    return {int(k): v for k, v in stored.items()}
 
 
 def package_versions() -> dict[str, str]:

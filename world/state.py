@@ -153,6 +153,8 @@ def action_costs(cfg: WorldConfig) -> np.ndarray:
 ASCII_CELLS = {".": L.EMPTY, " ": L.EMPTY, "#": L.WALL, "m": L.MINE, "c": L.CHARGER, "a": L.ALTAR}
 ASCII_SPAWNS = {"@": L.NORTH, "^": L.NORTH, ">": L.EAST, "v": L.SOUTH, "<": L.WEST}
 ASCII_MARKERS = {str(d): d - 1 for d in range(1, 10)}  # marker of colour d-1
+MAX_ASCII_SIDE = 252  # random maps: 250 cells of interior and a border
+MAX_ASCII_BYTES = 1 << 20
 
 
 def parse_ascii(text: str, source: str = "<ascii map>", n_marker_colors: int = 9):
@@ -167,6 +169,10 @@ def parse_ascii(text: str, source: str = "<ascii map>", n_marker_colors: int = 9
         raise ConfigError([f"{source}: map: empty map"])
     width = max(len(ln) for ln in lines)
     height = len(lines)
+    if max(height, width) > MAX_ASCII_SIDE:
+        raise ConfigError(
+            [f"{source}: map: {height}x{width} cells; at most {MAX_ASCII_SIDE} per side"]
+        )
     grid = np.zeros((height, width), np.int8)
     marker = np.full((height, width), -1, np.int8)
     spawns = []
@@ -197,15 +203,57 @@ def parse_ascii(text: str, source: str = "<ascii map>", n_marker_colors: int = 9
     return grid, marker, np.array(spawns, np.int16).reshape(-1, 3)
 
 
+def check_reachable(grid: np.ndarray, spawns: np.ndarray, n_agents: int, source: str) -> None:
+    """Refuse an ASCII map with an object no agent can use: one with no floor beside it, or,
+    when every agent starts on a drawn spawn, one beside no floor those spawns reach."""
+    H, W = grid.shape
+    floor = grid == L.EMPTY
+    if n_agents <= len(spawns):
+        reached = np.zeros_like(floor)
+        stack = [(int(y), int(x)) for y, x, _ in spawns[:n_agents]]
+        for y, x in stack:
+            reached[y, x] = True
+        while stack:
+            y, x = stack.pop()
+            for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                if 0 <= ny < H and 0 <= nx < W and floor[ny, nx] and not reached[ny, nx]:
+                    reached[ny, nx] = True
+                    stack.append((ny, nx))
+        usable, where = reached, "floor the agents' spawns reach"
+    else:  # agents beyond the spawns start anywhere on the floor
+        usable, where = floor, "floor"
+    beside = np.zeros_like(floor)
+    beside[1:, :] |= usable[:-1, :]
+    beside[:-1, :] |= usable[1:, :]
+    beside[:, 1:] |= usable[:, :-1]
+    beside[:, :-1] |= usable[:, 1:]
+    names = {L.MINE: "mine", L.CHARGER: "charger", L.ALTAR: "altar"}
+    problems = [
+        f"{source}: map: line {y + 1} column {x + 1}: the {names[int(grid[y, x])]} has no "
+        f"{where} beside it; no agent could use it"
+        for y, x in np.argwhere(np.isin(grid, list(names)) & ~beside)
+    ]
+    if problems:
+        raise ConfigError(problems[:10])
+
+
 def ascii_text(cfg: WorldConfig) -> tuple[str, str]:
     """The ASCII map text of an `ascii` config and where it came from."""
     if cfg.map.ascii is not None:
         return cfg.map.ascii, "world.map.ascii"
     path = Path(cfg.map.ascii_file)
     try:
-        return path.read_text(), str(path)
+        if path.stat().st_size > MAX_ASCII_BYTES:
+            raise ConfigError(
+                [f"{path}: world.map.ascii_file: over {MAX_ASCII_BYTES} bytes; not a map"]
+            )
+        return path.read_text(encoding="utf-8"), str(path)
     except OSError as err:
         raise ConfigError([f"{path}: world.map.ascii_file: cannot read: {err.strerror}"]) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            [f"{path}: world.map.ascii_file: not UTF-8 text (byte {err.start})"]
+        ) from None
 
 
 def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
@@ -219,6 +267,7 @@ def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
         free = int((g == L.EMPTY).sum())
         if free < N:
             raise ConfigError([f"{source}: map: {free} free cells for {N} agents"])
+        check_reachable(g, spawns, N, source)
     else:
         H, W = cfg.height + 2 * cfg.border, cfg.width + 2 * cfg.border
         need = cfg.n_agents + cfg.map.mines + cfg.map.chargers + cfg.map.altars
