@@ -60,7 +60,10 @@ def check_values(values: Mapping[str, object], shapes: tuple[tuple[int, ...], ..
         if name not in GENES:
             raise ValueError(unknown_gene_message(name))
         gene = GENES[name]
-        v = np.asarray(value, dtype=np.float32)
+        try:
+            v = np.asarray(value, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ValueError(f"gene {name}: expected numbers, got {value!r:.60}") from None
         if v.shape not in shapes:
             raise ValueError(f"gene {name}: shape must be one of {list(shapes)}, got {v.shape}")
         if not np.isfinite(v).all():

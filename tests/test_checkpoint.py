@@ -89,3 +89,11 @@ def test_a_checkpoint_from_before_named_policies_loads_as_conv_v1(tmp_path):
 def test_loading_a_checkpoint_does_not_import_the_trainer():
     code = "import sys, evo.checkpoint, evo.evaluate; assert 'evo.ppo' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_checkpoint_of_a_newer_format_names_both_formats(tmp_path):
+    save_checkpoint(tmp_path / "p", WORLD, PPO, states())
+    meta = json.loads((tmp_path / "p.json").read_text())
+    (tmp_path / "p.json").write_text(json.dumps({**meta, "format": "kinevo-policy/9"}))
+    with pytest.raises(CheckpointError, match=r"format kinevo-policy/9, but this kinevo reads "):
+        load_checkpoint(tmp_path / "p.pt")

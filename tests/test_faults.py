@@ -1,12 +1,18 @@
 """Faults during a run: a trial that keeps raising stops the run with a clear message and
-keeps every completed generation; after the cause is gone, --resume finishes the run."""
+keeps every completed generation; after the cause is gone, --resume finishes the run.
+Workers killed again and again change nothing."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from evo.archive import complete_generations
+import pytest
+from test_run import _busy, _descendants
+
+from evo.archive import complete_generations, identical
 from evo.evolution import TRIAL_RETRIES, derived_seed
 
 ROOT = Path(__file__).parents[1]
@@ -27,3 +33,33 @@ def test_a_failing_trial_stops_the_run_naming_generation_trial_and_seed(tmp_path
     r = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr
     assert complete_generations(tmp_path / "archive.zarr") == 2
+
+
+@pytest.mark.slow
+def test_workers_killed_again_and_again_do_not_change_the_result(tmp_path):
+    """Three SIGKILLs of busy Dask workers over a two-generation run: the nannies restart
+    them, the lost trials run again, and the archive equals an undisturbed run's."""
+    args = ["--workers", "2", "--quiet", "--set", "ppo.total_timesteps=8192"]
+    cmd = [sys.executable, "-m", "evo.run", str(SMOKE), *args]
+    proc = subprocess.Popen(
+        [*cmd, "--out", str(tmp_path / "killed")], cwd=ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    killed: list[int] = []
+    deadline = time.time() + 600
+    while proc.poll() is None and time.time() < deadline:
+        if len(killed) < 3:
+            for pid in _descendants(proc.pid):
+                if pid not in killed and _busy(pid):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    time.sleep(2.0)  # let the scheduler notice before the next kill
+                    break
+        time.sleep(0.3)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert len(killed) == 3
+    r = subprocess.run([*cmd, "--out", str(tmp_path / "ref")], capture_output=True, text=True,
+                       cwd=ROOT, timeout=600)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert identical(tmp_path / "ref" / "archive.zarr", tmp_path / "killed" / "archive.zarr") == []

@@ -47,6 +47,8 @@ def test_world_set_genes_reads_the_table():
         ({"kin_weight": [0.5]}, r"shape must be one of \[\(2,\), \(3, 2\)\], got \(1,\)"),
         ({"kin_weight": [0.5, 1.5]}, r"must lie in \[0, 1\]"),
         ({"choosiness": [np.nan, 0]}, "must be finite"),
+        ({"choosiness": ["high", "low"]}, "gene choosiness: expected numbers, got"),
+        ({"choosiness": [[0.1], [0.2, 0.3]]}, "gene choosiness: expected numbers, got"),
     ]:
         with pytest.raises(ValueError, match=message):
             w.set_genes(**bad)
