@@ -15,7 +15,7 @@ import xarray as xr
 from evo import archive as _archive
 from evo.archive import ArchiveError
 
-__all__ = ["ArchiveError", "archive_path", "open_archive", "open_archives"]
+__all__ = ["ArchiveError", "archive_path", "open_archive", "open_archives", "open_sweep"]
 
 
 def archive_path(path: str | Path) -> Path:
@@ -71,6 +71,33 @@ def open_archives(paths: Sequence[str | Path], names: Sequence[str] | None = Non
     out = out.assign_coords(run=("run", list(names)))
     out.attrs["runs"] = attrs
     return out
+
+
+def open_sweep(path: str | Path) -> xr.Dataset:
+    """A sweep's runs (`python -m evo.sweep`) as one Dataset whose dimensions include the
+    sweep's own (e.g. `r`, `cost`, `seed`), labelled by their values. Runs without a complete
+    generation yet are left out (their cells are NaN); `attrs["runs"]` keeps each run's attrs
+    by folder name."""
+    import json
+
+    from evo.archive import complete_generations
+
+    path = Path(path)
+    manifest = path / "sweep.json"
+    if not manifest.is_file():
+        raise ArchiveError(f"{path}: not a sweep folder (no sweep.json; see python -m evo.sweep)")
+    try:
+        m = json.loads(manifest.read_text())
+        dims, listed = list(m["dims"]), list(m["runs"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise ArchiveError(f"{manifest}: not a readable sweep manifest ({err})") from None
+    runs = [r for r in listed if complete_generations(path / r["folder"] / "archive.zarr") > 0]
+    if not runs:
+        raise ArchiveError(f"{path}: no run of this sweep has a complete generation yet")
+    ds = open_archives([path / r["folder"] for r in runs], [r["folder"] for r in runs])
+    labels = {d: ("run", [r["coords"][d] for r in runs]) for d in dims}
+    ds = ds.assign_coords(labels).set_index(run=dims).unstack("run")
+    return ds.transpose(*dims, ...)
 
 
 def _run_name(path: Path) -> str:

@@ -1,0 +1,102 @@
+"""python -m evo.sweep: a grid of runs on one cluster, each equal to the same run alone,
+resumable, read back with the sweep's dimensions; bad sweep files exit 2 naming the problem."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis import open_sweep
+from evo.archive import identical
+
+ROOT = Path(__file__).parents[1]
+SWEEP = """
+base: {base}
+seeds: [0, 1]
+dims:
+  share:
+    world.share_amount: [5, 20]
+"""
+
+
+def sweep(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "evo.sweep", *map(str, args), "--quiet", "--workers", "2"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def done(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sweep")
+    path = tmp / "sweep.yaml"
+    path.write_text(SWEEP.format(base=ROOT / "runs" / "smoke.yaml"))
+    r = sweep(path, "--out", tmp / "out")
+    assert r.returncode == 0, r.stderr
+    return path, tmp / "out", r
+
+
+def test_every_point_lands_in_its_own_archive_and_reads_back_with_the_sweep_dims(done):
+    _, out, r = done
+    assert "4 runs, 4 to do" in r.stdout
+    ds = open_sweep(out)
+    assert ds.fitness.dims[:2] == ("share", "seed")
+    assert list(ds.share.values) == [5, 20] and list(ds.seed.values) == [0, 1]
+    assert ds.sizes["generation"] == 2
+    configs = ds.attrs["runs"]
+    assert configs["share=20_seed=1"]["config"]["world"]["share_amount"] == 20
+
+
+def test_a_point_equals_the_same_run_alone(done, tmp_path):
+    _, out, _ = done
+    r = subprocess.run(
+        [sys.executable, "-m", "evo.run", "runs/smoke.yaml", "--out", str(tmp_path), "--quiet",
+         "--seed", "1", "--set", "world.share_amount=20"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert identical(tmp_path / "archive.zarr", out / "share=20_seed=1" / "archive.zarr") == []
+
+
+def test_resume_runs_only_what_is_missing_and_a_second_start_is_refused(done):
+    path, out, _ = done
+    r = sweep(path, "--out", out)
+    assert r.returncode == 2 and "--resume continues it" in r.stderr
+    import shutil
+
+    kept = out / "share=5_seed=1" / "archive.zarr"
+    again = out / "share=5_seed=0"
+    saved = again.with_name("saved")
+    shutil.copytree(again, saved)
+    shutil.rmtree(again)
+    r = sweep(path, "--out", out, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert "4 runs, 1 to do" in r.stdout
+    assert identical(saved / "archive.zarr", again / "archive.zarr") == []
+    assert kept.exists()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("base: nowhere.yaml\ndims: {a: {seed: [1]}}", "base: no such run config"),
+        ("base: {base}\ndims: {a: {seed: [1, 2], world.share_amount: [5]}}",
+         "dims.a: every key needs the same number of values"),
+        ("base: {base}\ndims: {a: {world.shar_amount: [5]}}",
+         "at a=5: .*world.shar_amount: unknown field"),
+        ("base: {base}\ndims: {a: {world.share_amount: [-5]}}", "at a=-5: .*share_amount"),
+        ("base: {base}\ndims: {}", "give at least one dimension"),
+        ("base: {base}\ndims: {seed: {seed: [1]}}", "a word other than 'seed'"),
+    ],
+)  # fmt: skip
+def test_bad_sweep_files_exit_2_naming_file_and_problem(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text.replace("{base}", str(ROOT / "runs" / "smoke.yaml")))
+    r = sweep(path, "--out", tmp_path / "out")
+    assert r.returncode == 2, r.stderr
+    assert str(path) in r.stderr
+    import re
+
+    assert re.search(message, r.stderr), r.stderr
+    assert not (tmp_path / "out").exists()
