@@ -33,6 +33,7 @@ __all__ = [
     "lineage_plot",
     "mate_network_plot",
     "metrics_plot",
+    "phase_diagram_plot",
     "save",
     "select_generation",
 ]
@@ -154,6 +155,50 @@ def kin_selection_plot(pairs: xr.Dataset, selection: xr.Dataset, generation: int
         ylabel="help given (energy units per trial)",
     )
     ax.legend(loc="best")
+    return fig
+
+
+def phase_diagram_plot(
+    value: xr.DataArray, r: str = "r", cost_ratio: str = "cost_ratio", title: str | None = None
+) -> Figure:
+    """Hamilton's rule as a map: `value` (e.g. the evolved mean kin_weight, or help given to
+    kin; reduce seeds and generations first) over relatedness `r` (y) and cost-to-benefit
+    ratio C/B (x), one coloured cell per grid point with its number written in, and the line
+    r B = C (r = C/B) above which helping is predicted to evolve. Grids may be uneven."""
+    if set(value.dims) != {r, cost_ratio}:
+        raise ValueError(
+            f"phase_diagram_plot: value must have exactly the dims ({r!r}, {cost_ratio!r}), "
+            f"got {value.dims}; reduce the others first (e.g. .mean('seed'))"
+        )
+    value = value.sortby(r).sortby(cost_ratio).transpose(r, cost_ratio)
+    ys, xs = value[r].values.astype(float), value[cost_ratio].values.astype(float)
+
+    def edges(c: np.ndarray) -> np.ndarray:
+        if len(c) == 1:
+            return np.array([c[0] - 0.5, c[0] + 0.5])
+        mid = (c[1:] + c[:-1]) / 2
+        return np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
+
+    fig, (ax,) = _figure(size=(6.0, 5.0))
+    mesh = ax.pcolormesh(edges(xs), edges(ys), value.values, cmap="viridis", shading="flat")
+    for i, y in enumerate(ys):
+        for j, x in enumerate(xs):
+            v = value.values[i, j]
+            ax.text(x, y, "" if np.isnan(v) else f"{v:.2g}", ha="center", va="center",
+                    color="w", fontsize=9)  # fmt: skip
+    lo, hi = edges(xs)[[0, -1]]
+    line = np.array([lo, hi])
+    ax.plot(line, line, "r--", lw=2, label="r B = C (help pays above)")
+    ax.set_ylim(*edges(ys)[[0, -1]])
+    ax.set_xlim(lo, hi)
+    units = value.attrs.get("units", "")
+    fig.colorbar(mesh, ax=ax, label=f"{value.name or 'value'}" + (f" ({units})" if units else ""))
+    ax.set(
+        title=title or f"Phase diagram: {value.name or 'value'}",
+        xlabel="cost / benefit C/B (1)",
+        ylabel="relatedness r (1)",
+    )
+    ax.legend(loc="lower right")
     return fig
 
 

@@ -1,6 +1,7 @@
 import matplotlib
 import numpy as np
 import pytest
+import xarray as xr
 from archive_toys import toy_archive
 
 from analysis import metrics as M
@@ -122,3 +123,22 @@ def test_heatmap_plot_shows_the_scores():
 def test_heatmap_plot_refuses_a_misshapen_table():
     with pytest.raises(ValueError, match="scores must be"):
         P.heatmap_plot(np.zeros((1, 3)), ["a"], ["x", "y"])
+
+
+def test_phase_diagram_plot_colours_each_cell_and_draws_the_hamilton_line():
+    r, cb = [0.5, 0.0, 1.0], [0.25, 1.0]  # unsorted and uneven on purpose
+    value = xr.DataArray(
+        np.arange(6.0).reshape(3, 2), dims=("r", "cost_ratio"),
+        coords={"r": r, "cost_ratio": cb}, name="kin_weight",
+    )  # fmt: skip
+    fig = P.phase_diagram_plot(value)
+    ax = fig.axes[0]
+    mesh = ax.collections[0]
+    expected = value.sortby("r").sortby("cost_ratio").values
+    np.testing.assert_array_equal(np.asarray(mesh.get_array()).reshape(3, 2), expected)
+    texts = sorted(float(t.get_text()) for t in ax.texts)
+    assert texts == sorted(value.values.ravel().tolist())
+    (line,) = [ln for ln in ax.lines if ln.get_label().startswith("r B = C")]
+    np.testing.assert_array_equal(line.get_xdata(), line.get_ydata())
+    with pytest.raises(ValueError, match="exactly the dims"):
+        P.phase_diagram_plot(value.expand_dims(seed=[0, 1]))
