@@ -25,8 +25,10 @@ is Wright's coefficient of relationship: parent-child 1/2, full siblings 1/2, ha
 1/4, first cousins 1/8, unrelated founders 0, r(i, i) = 1, in [0, 1] for inbred lines.
 
 Cost: one generation is O(m^2) for m individuals active after it (an @njit kernel, parallel
-over rows); memory peaks at two matrices, 2 x 4 (m + 1)^2 bytes in float32 (800 MB at
-m = 10,000), and `retire` keeps m at the living population however long the run. The first
+over rows); memory is two matrices, the current one and the one before (whose buffer the next
+generation reuses: a fresh one costs as much in page faults as the kernel), 2 x 4 (m + 1)^2
+bytes in float32 (800 MB at m = 10,000), and `retire` keeps m at the living population
+however long the run. The first
 implementation, which grew the matrix by the children before retiring the parents, is
 `kinship.pedigree_dense.DensePedigree`; the two agree to rounding (tests/test_pedigree.py).
 """
@@ -78,6 +80,7 @@ class Pedigree:
         self._max_uid = -1  # a larger uid is new, without a search (the loop's children)
         # active individuals: rows of the matrix, then children not in it yet
         self._f = np.zeros((1, 1), self.dtype)
+        self._spare = np.zeros(0, self.dtype)  # the matrix before, reused as the next one
         self._uids: list[int] = []
         self._row: dict[int, int] = {}  # uid -> row of self._f
         self._pending: dict[int, tuple[int, int]] = {}  # uid -> rows of its parents in self._f
@@ -229,9 +232,15 @@ class Pedigree:
         a = np.concatenate([rows, parents[:, 0]])
         b = np.concatenate([rows, parents[:, 1]])
         born = np.concatenate([np.zeros(len(kept), np.bool_), np.ones(len(kids), np.bool_)])
-        m = len(a)
-        out = np.empty((m + 1, m + 1), self.dtype)
+        size = (len(a) + 1) ** 2
+        if not size <= self._spare.size <= 2 * size:
+            # A fresh buffer costs page faults (about as much as the kernel at 10,000), a
+            # reused one nothing; the two buffers are the peak either way.
+            self._spare = np.zeros(0, self.dtype)  # freed before the new one is taken
+            self._spare = np.empty(size, self.dtype)
+        out = self._spare[:size].reshape(len(a) + 1, len(a) + 1)
         next_coefficients(self._f, a, b, born, out)
+        self._spare = self._f.base if self._f.base is not None else self._f.reshape(-1)
         self._f = out
         self._uids = kept + kids
         self._row = {u: k for k, u in enumerate(self._uids)}
