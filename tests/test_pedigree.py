@@ -214,3 +214,15 @@ def test_memory_stays_with_the_living():
         cur = new
         p.relatedness(cur[:4])
     assert p._f.shape == (51, 51) and len(p) == 30 * 50 and 0 in p and p.parents(60) == [10, 39]
+
+
+def test_the_lineage_record_keeps_everyone_and_builds_the_graph(family):
+    family.retire([1, 2, 3, 4])
+    uid, pa, pb, gen = family.records()
+    assert list(uid) == list(range(1, 11)) and list(gen) == [0] * 4 + [1] * 3 + [2] * 3
+    assert (pa[uid == 10][0], pb[uid == 10][0]) == (5, 6) and (pa[:4] == -1).all()
+    assert 1 in family and 0 not in family and 11 not in family and len(family) == 10
+    g = family.graph
+    assert set(g.predecessors(10)) == {5, 6} and g.nodes[8]["generation"] == 2
+    with pytest.raises(KeyError, match="uid 0 is not in the pedigree"):
+        family.relatedness([0, 5])
