@@ -136,7 +136,7 @@ def _lineage_mb(ped) -> float | None:
     networkx graph (about 1 kB an individual, measured with tracemalloc)."""
     if isinstance(ped, DensePedigree):
         return None
-    ped._find([0])  # the sorted index, as the evolution loop's `in` builds it
+    ped._find([0])  # the sorted index, built when an old uid is looked up
     arrays = [*ped.records(), *ped._sorted]
     return round(sum(a.nbytes for a in arrays) / 2**20, 1)
 

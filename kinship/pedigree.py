@@ -70,14 +70,14 @@ def next_coefficients(f, a, b, born, out):
 class Pedigree:
     def __init__(self, dtype=np.float32):
         """dtype: of the coefficient matrix; float32 (default) halves memory and time,
-        float64 agrees with the dense reference to 1e-12."""
+        float64 agrees with the dense reference to rounding (about 1e-16)."""
         self.dtype = np.dtype(dtype)
         # lineage record, one array chunk per `add`, joined when read
         self._chunks: list[tuple[np.ndarray, ...]] = []
         self._record: tuple[np.ndarray, ...] | None = None  # uid, parent_a, parent_b, generation
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None  # sorted uids, their records
         self._attrs: dict[int, dict] = {}  # node attributes given to `add`
-        self._max_uid = -1  # a larger uid is new, without a search (the loop's children)
+        self._max_uid = -1  # a larger uid is new without a search (the loop's children are)
         # active individuals: rows of the matrix, then children not in it yet
         self._f = np.zeros((1, 1), self.dtype)
         self._spare = np.zeros(0, self.dtype)  # the matrix before, reused as the next one
@@ -119,7 +119,7 @@ class Pedigree:
             raise ValueError(f"parent_a and parent_b need {n} entries, got {pa.shape}, {pb.shape}")
         if len(np.unique(uid)) != n:
             raise ValueError("uids must be unique")
-        old = self._find(uid) >= 0
+        old = (self._find(uid) >= 0) if n and uid.min() <= self._max_uid else np.zeros(n, bool)
         if old.any():
             raise ValueError(f"uid {uid[old][0]} is already in the pedigree")
         parents = {int(p) for p in np.concatenate([pa, pb]) if p >= 0}
@@ -141,8 +141,8 @@ class Pedigree:
         self._record = self._sorted = None
         if n:
             self._max_uid = max(self._max_uid, int(uid.max()))
-        for k, u in enumerate(uid.tolist()):
-            if attrs:
+        if attrs:
+            for k, u in enumerate(uid.tolist()):
                 self._attrs[u] = {
                     key: v[k].item() if hasattr(v[k], "item") else v[k] for key, v in attrs.items()
                 }
