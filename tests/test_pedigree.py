@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from kinship import Pedigree
+from kinship.pedigree_dense import DensePedigree
 
 
 @pytest.fixture
@@ -153,3 +154,75 @@ def test_inbreeding_builds_up_as_wright_fisher_predicts():
         finals.append(p.inbreeding(cur).mean())
     expect = 1 - (1 - 1 / (2 * n)) ** t
     assert np.mean(finals) == pytest.approx(expect, rel=0.15)
+
+
+def _breed(rng, cur, next_uid, n, elites):
+    """One generation of `n`: `elites` of `cur` survive, the rest are children of random
+    parents in `cur`, with selfing (a == b) and unknown parents (-1) mixed in."""
+    kept = rng.choice(cur, elites, replace=False)
+    k = n - elites
+    pa, pb = rng.choice(cur, k), rng.choice(cur, k)
+    selfed = rng.random(k) < 0.1
+    pb[selfed] = pa[selfed]
+    pa[rng.random(k) < 0.05] = -1
+    pb[rng.random(k) < 0.05] = -1
+    return kept, np.arange(next_uid, next_uid + k), pa, pb
+
+
+@pytest.mark.parametrize(("dtype", "atol"), [(np.float64, 1e-12), (np.float32, 1e-6)])
+def test_equals_the_dense_reference_over_generations(dtype, atol):
+    # 1,000 individuals a generation, 12 generations with elitism, selfing and unknown
+    # parents; children arrive in two batches, one of them after the dead are retired.
+    n, rng = 1000, np.random.default_rng(0)
+    new, old = Pedigree(dtype=dtype), DensePedigree()
+    cur = np.arange(n)
+    for p in (new, old):
+        p.add(cur, team=cur % 4)
+    next_uid = n
+    for g in range(1, 13):
+        kept, kids, pa, pb = _breed(rng, cur, next_uid, n, elites=n // 10)
+        next_uid += len(kids)
+        half = len(kids) // 2
+        for p in (new, old):
+            p.add(kids[:half], pa[:half], pb[:half], generation=g)
+        dead = np.setdiff1d(cur, np.concatenate([kept, pa, pb]))
+        for p in (new, old):
+            p.retire(dead)
+            p.add(kids[half:], pa[half:], pb[half:], generation=g)
+            p.retire(np.setdiff1d(cur, kept))
+        cur = np.concatenate([kept, kids])
+        assert new.active == old.active
+        for trial in rng.permutation(cur)[:200].reshape(-1, 8):
+            np.testing.assert_allclose(new.relatedness(trial), old.relatedness(trial), atol=atol)
+    f_new, f_old = new.kinship_coefficients(cur), old.kinship_coefficients(cur)
+    np.testing.assert_allclose(f_new, f_old, rtol=0, atol=atol)
+    assert (f_new == f_new.T).all()
+    np.testing.assert_allclose(new.inbreeding(cur), old.inbreeding(cur), atol=2 * atol)
+    assert new.inbreeding(cur).mean() > 0.005  # inbreeding built up, so the test has teeth
+    assert len(new) == len(old) and nx.utils.graphs_equal(new.graph, old.graph)
+    assert new.parents(int(cur[-1])) == old.parents(int(cur[-1]))
+
+
+def test_memory_stays_with_the_living():
+    p = Pedigree()
+    cur = np.arange(50)
+    p.add(cur)
+    for g in range(1, 30):
+        new = cur + 50
+        p.add(new, cur[::-1], cur, generation=g)
+        p.retire(cur)
+        cur = new
+        p.relatedness(cur[:4])
+    assert p._f.shape == (51, 51) and len(p) == 30 * 50 and 0 in p and p.parents(60) == [10, 39]
+
+
+def test_the_lineage_record_keeps_everyone_and_builds_the_graph(family):
+    family.retire([1, 2, 3, 4])
+    uid, pa, pb, gen = family.records()
+    assert list(uid) == list(range(1, 11)) and list(gen) == [0] * 4 + [1] * 3 + [2] * 3
+    assert (pa[uid == 10][0], pb[uid == 10][0]) == (5, 6) and (pa[:4] == -1).all()
+    assert 1 in family and 0 not in family and 11 not in family and len(family) == 10
+    g = family.graph
+    assert set(g.predecessors(10)) == {5, 6} and g.nodes[8]["generation"] == 2
+    with pytest.raises(KeyError, match="uid 0 is not in the pedigree"):
+        family.relatedness([0, 5])

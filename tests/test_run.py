@@ -269,3 +269,77 @@ def test_evotorch_searchers_run_and_archive_founders(tmp_path, algorithm):
     assert ds.sizes["generation"] == 2 and (ds.parent_a.values == -1).all()
     assert len(np.unique(ds.uid.values)) == 8  # every sampled individual is new
     assert not np.allclose(ds.genome.values[0], ds.genome.values[1])
+
+
+KEY_LOG = '''
+from distributed.diagnostics.plugin import SchedulerPlugin
+
+
+class KeyLog(SchedulerPlugin):
+    """Appends the key of every task that reaches memory to {path!r}."""
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        if finish == "memory":
+            with open({path!r}, "a") as f:
+                f.write(str(key) + "\\n")
+
+
+def dask_setup(scheduler):
+    scheduler.add_plugin(KeyLog())
+'''
+
+
+@pytest.mark.slow  # 40-80 s on 2 busy cores
+def test_two_runs_of_one_config_at_once_on_one_scheduler_match_a_solo_run(reference, tmp_path):
+    # Same config and seed, so only run_id keeps their tasks apart: were the keys equal, the
+    # scheduler would compute each trial once for both (the key log below would show it).
+    sched_file, key_log = tmp_path / "scheduler.json", tmp_path / "keys.txt"
+    (tmp_path / "key_log.py").write_text(KEY_LOG.format(path=str(key_log)))
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file", sched_file]
+    scheduler = subprocess.Popen(
+        [*dask, "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+         "--preload", tmp_path / "key_log.py"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    procs = []
+    try:
+        deadline = time.time() + 60
+        while not sched_file.exists():
+            assert time.time() < deadline and scheduler.poll() is None
+            time.sleep(0.2)
+        worker = [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file",
+                  sched_file, "--nthreads", "1", "--nworkers", "2", "--no-dashboard"]  # fmt: skip
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        procs.append(subprocess.Popen(worker, cwd=ROOT, **quiet))
+        address = json.loads(sched_file.read_text())["address"]
+        run = [sys.executable, "-m", "evo.run", SMOKE, "--scheduler", address, "--quiet"]
+        errs = [tmp_path / f"err{k}.txt" for k in range(2)]
+        runs = [
+            subprocess.Popen(
+                [*run, "--out", tmp_path / f"out{k}"],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=errs[k].open("w"),
+            )
+            for k in range(2)
+        ]
+        procs += runs
+        for p, err in zip(runs, errs, strict=True):
+            assert p.wait(timeout=300) == 0, err.read_text()
+        for k in range(2):
+            archive = tmp_path / f"out{k}" / "archive.zarr"
+            assert identical(reference[0] / "archive.zarr", archive) == []
+    finally:
+        for p in [*procs, scheduler]:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=30)
+    keys = [k for k in key_log.read_text().split() if k.startswith("trial-")]
+    by_run: dict[str, list[int]] = {}
+    for order, key in enumerate(keys):
+        by_run.setdefault(key.rsplit("-g", 1)[0], []).append(order)
+    assert len(by_run) == 2, keys  # two runs, each with its own keys ...
+    assert all(len(v) == len(set(keys)) // 2 for v in by_run.values()), keys
+    assert len(set(keys)) == 2 * 2 * 2  # ... 2 trials x 2 generations each
+    first, second = sorted(by_run.values())
+    assert second[0] < first[-1], keys  # and their trials ran at the same time
