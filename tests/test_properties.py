@@ -11,10 +11,37 @@ SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[Healt
 
 
 @st.composite
+def bodies(draw):
+    """0-3 body profiles, each field left out or drawn."""
+    out = []
+    for k in range(draw(st.integers(0, 3))):
+        body = {"name": f"b{k}"}
+        for field, values in (
+            ("move_cost", st.integers(0, 3)),
+            ("attack_cost", st.integers(0, 5)),
+            ("attack_strength", st.sampled_from([0.0, 0.5, 1.0, 2.5])),
+            ("max_energy", st.integers(1, 150)),
+            ("max_inventory", st.integers(1, 6)),
+            ("vision_radius", st.integers(0, 5)),
+        ):
+            if draw(st.booleans()):
+                body[field] = draw(values)
+        out.append(body)
+    return out
+
+
+@st.composite
+def features(draw):
+    """The optional features' config fields, each on or off."""
+    return {"bodies": draw(bodies())}
+
+
+@st.composite
 def worlds(draw):
     kind = draw(st.sampled_from(["scatter", "rooms", "caves", "maze"]))
     n_agents = draw(st.integers(1, 8))
     cfg = WorldConfig(
+        **draw(features()),
         n_agents=n_agents,
         width=draw(st.integers(7, 14)),
         height=draw(st.integers(7, 14)),
@@ -60,10 +87,10 @@ def test_invariants_hold_at_every_step(case):
         w.step(actions)
         if w.dones[0]:  # a staggered first episode ended: a new map, new counters' baseline
             break
-        assert ((s.energy >= 0) & (s.energy <= cfg.max_energy)).all()
-        assert ((s.diamonds >= 0) & (s.diamonds <= cfg.max_inventory)).all()
+        assert ((s.energy >= 0) & (s.energy <= s.body_max_energy)).all()
+        assert ((s.diamonds >= 0) & (s.diamonds <= s.body_max_inventory)).all()
         assert ((s.signal >= 0) & (s.signal <= cfg.max_signal)).all()
-        assert ((s.frozen >= 0) & (s.frozen <= cfg.freeze_steps)).all()
+        assert ((s.frozen >= 0) & (s.frozen <= w.params.max_freeze)).all()
         # one agent per cell, never on a wall or object, and the index agrees
         cells = set(zip(s.ay[0].tolist(), s.ax[0].tolist(), strict=True))
         assert len(cells) == cfg.n_agents
@@ -82,7 +109,7 @@ def test_invariants_hold_at_every_step(case):
         assert (s.acted[0][frozen_before > 0] == L.NOOP).all()
         # no agent stays frozen longer than one freeze: hits on frozen agents do not restart it
         frozen_run = np.where(frozen_before > 0, frozen_run + 1, 0)
-        assert (frozen_run <= cfg.freeze_steps).all()
+        assert (frozen_run <= w.params.max_freeze).all()
         starving = (energy_before == 0) & (
             s.counters[0, :, idx["energy_shared_received"]] == received_before
         )

@@ -227,6 +227,8 @@ def build_map(s, P, b):
         s.marker[b] = s.tmpl_marker[b]
     else:
         need = P.n_agents + P.mines + P.chargers + P.altars
+        for k in range(P.n_converters):
+            need += s.converter_count[k]
         floor = 0
         for _attempt in range(20):  # small caves or dense scatter can leave too little floor
             g[:, :] = L.WALL  # generators carve the interior out of solid rock
@@ -249,7 +251,11 @@ def build_map(s, P, b):
         bd = P.border
         floor = _place_objects(g, L.ALTAR, P.altars, bd, s.rng, b, q, seen, cells, floor)
         floor = _place_objects(g, L.CHARGER, P.chargers, bd, s.rng, b, q, seen, cells, floor)
-        _place_objects(g, L.MINE, P.mines, bd, s.rng, b, q, seen, cells, floor)
+        floor = _place_objects(g, L.MINE, P.mines, bd, s.rng, b, q, seen, cells, floor)
+        for k in range(P.n_converters):  # no draws when there are none: today's maps unchanged
+            kind = L.CONVERTER0 + k
+            n = s.converter_count[k]
+            floor = _place_objects(g, kind, n, bd, s.rng, b, q, seen, cells, floor)
         s.marker[b] = -1
         if not P.new_map_each_episode:
             s.tmpl_grid[b] = g
