@@ -33,7 +33,15 @@ def bodies(draw):
 @st.composite
 def features(draw):
     """The optional features' config fields, each on or off."""
-    return {"bodies": draw(bodies())}
+    postures = {
+        "enabled": draw(st.booleans()),
+        "rest_metabolism": draw(st.integers(0, 2)),
+        "rest_move_period": draw(st.integers(1, 3)),
+        "guard_shield_upkeep": draw(st.integers(0, 2)),
+        "sprint_cells": draw(st.integers(1, 3)),
+        "sprint_cost_factor": draw(st.integers(1, 3)),
+    }
+    return {"bodies": draw(bodies()), "postures": postures}
 
 
 @st.composite
@@ -91,6 +99,7 @@ def test_invariants_hold_at_every_step(case):
         assert ((s.diamonds >= 0) & (s.diamonds <= s.body_max_inventory)).all()
         assert ((s.signal >= 0) & (s.signal <= cfg.max_signal)).all()
         assert ((s.frozen >= 0) & (s.frozen <= w.params.max_freeze)).all()
+        assert ((s.posture >= 0) & (s.posture <= (3 if cfg.postures.enabled else 0))).all()
         # one agent per cell, never on a wall or object, and the index agrees
         cells = set(zip(s.ay[0].tolist(), s.ax[0].tolist(), strict=True))
         assert len(cells) == cfg.n_agents
