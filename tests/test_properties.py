@@ -41,7 +41,30 @@ def features(draw):
         "sprint_cells": draw(st.integers(1, 3)),
         "sprint_cost_factor": draw(st.integers(1, 3)),
     }
-    return {"bodies": draw(bodies()), "postures": postures}
+    return {"bodies": draw(bodies()), "postures": postures, **draw(recipes())}
+
+
+@st.composite
+def recipes(draw, least=0):
+    """`least`-3 resources and, with them, `least`-3 converters with random recipes."""
+    n_res = draw(st.integers(least, 3))
+    names = [f"r{k}" for k in range(n_res)]
+    resources = [{"name": n, "max_inventory": draw(st.integers(1, 5))} for n in names]
+    converters = []
+    for k in range(draw(st.integers(least, 3)) if n_res else 0):
+        units = st.dictionaries(st.sampled_from(names), st.integers(1, 3), max_size=n_res)
+        converters.append(
+            {
+                "name": f"c{k}",
+                "char": "xyz"[k],
+                "inputs": draw(units),
+                "outputs": draw(units),
+                "energy_cost": draw(st.integers(0, 10)),
+                "energy_gain": draw(st.integers(0, 20)),
+                "cooldown": draw(st.integers(0, 3)),
+            }
+        )
+    return {"resources": resources, "converters": converters}
 
 
 @st.composite
@@ -114,6 +137,13 @@ def test_invariants_hold_at_every_step(case):
         assert int(s.diamonds.sum()) == mined - converted
         regrown = int(s.mine_count[0].sum()) - mines_before + (mined - mined_before)
         assert 0 <= regrown <= n_mines
+        # resources: every converter use moved exactly its recipe, nothing else made or lost
+        net = s.recipe_outputs.astype(int) - s.recipe_inputs.astype(int)  # [K, R]
+        uses = s.converter_uses[0]  # [N, K]
+        assert np.array_equal(s.resources_made[0], uses @ s.recipe_outputs.astype(int))
+        assert np.array_equal(s.resources_used[0], uses @ s.recipe_inputs.astype(int))
+        assert np.array_equal(s.inventory[0], uses @ net + _block_units(w, "resource"))
+        assert ((s.inventory[0] >= 0) & (s.inventory[0] <= s.resource_max)).all()
         # frozen agents, and exhausted agents nobody gave energy to, only noop
         assert (s.acted[0][frozen_before > 0] == L.NOOP).all()
         # no agent stays frozen longer than one freeze: hits on frozen agents do not restart it
@@ -123,6 +153,20 @@ def test_invariants_hold_at_every_step(case):
             s.counters[0, :, idx["energy_shared_received"]] == received_before
         )
         assert (s.acted[0][starving] == L.NOOP).all()
+
+
+def _block_units(w, kind):
+    """Net units of the building resource that agents put into or took back from blocks (as
+    [N, R] for kind "resource", [N] for "diamond"); zero when it is of the other kind."""
+    s, cfg = w.state, w.config
+    n = s.block_refunds[0] - s.blocks_built[0] * cfg.building.block_cost
+    r = w.params.block_resource_index
+    if kind == "diamond":
+        return n if r < 0 else np.zeros_like(n)
+    out = np.zeros((cfg.n_agents, len(cfg.resources)), int)
+    if r >= 0:
+        out[:, r] = n
+    return out
 
 
 def _trajectory(world, actions):
@@ -168,3 +212,44 @@ def test_envs_stepped_together_equal_each_env_stepped_alone(case):
     for b, w in enumerate(alone):
         for name, x in w.env_state(0).items():
             assert np.array_equal(x, together.env_state(b)[name]), name
+
+
+RING = """
+#######
+#xyzxy#
+#z...z#
+#y...x#
+#x...y#
+#zyxzx#
+#######
+"""
+
+
+@settings(max_examples=20, deadline=None)
+@given(recipes(least=1), st.integers(1, 6), st.integers(0, 2**31), st.integers(10, 120))
+def test_converters_conserve_resources_per_recipe(rec, n_agents, seed, steps):
+    """Agents in a room walled by converters, mostly turning and using: whatever they hold is
+    exactly what their converter uses made minus what they used, per resource."""
+    chars = "xyz"[: len(rec["converters"])]
+    text = "".join(c if c not in "xyz" or c in chars else "#" for c in RING)
+    cfg = WorldConfig(
+        n_agents=n_agents,
+        map={"kind": "ascii", "ascii": text},
+        max_steps=1000,
+        metabolism=0,
+        action_costs={"use": 0, "turn_left": 0, "turn_right": 0, "forward": 0},
+        **rec,
+    )
+    w = World(cfg, seed=seed)
+    w.reset()
+    s = w.state
+    rng = np.random.default_rng(seed)
+    names = ["use", "use", "use", "turn_left", "turn_right", "forward", "attack"]
+    ids = np.array([cfg.action_names.index(a) for a in names], np.int32)
+    net = s.recipe_outputs.astype(int) - s.recipe_inputs.astype(int)
+    for _ in range(steps):
+        inv, uses = s.inventory[0].astype(int), s.converter_uses[0].copy()
+        w.step(rng.choice(ids, (1, n_agents)).astype(np.int32))
+        assert np.array_equal(s.inventory[0] - inv, (s.converter_uses[0] - uses) @ net)
+        assert ((s.inventory[0] >= 0) & (s.inventory[0] <= s.resource_max)).all()
+    assert np.array_equal(s.resources_made[0] - s.resources_used[0], s.inventory[0])

@@ -142,6 +142,11 @@ class ResourceConfig(Strict):
     name: str = Field(min_length=1, description="resource name, used in recipes")
     max_inventory: int = Field(10, ge=1, le=30000, description="most an agent can carry")
     reward: float = Field(0.0, description="reward to the maker per unit a converter makes")
+    heart: bool = Field(
+        False,
+        description="each unit made also counts as a heart made (`hearts`, the hearts counter "
+        "and so fitness), as the altar's do",
+    )
 
 
 class ConverterConfig(Strict):

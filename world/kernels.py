@@ -8,16 +8,24 @@ stepped alone gives exactly what it gives inside a batch. The drivers first chec
 action id and step nothing if one is outside the action set (`World.step` raises).
 
 Every agent pays `metabolism` each step; an action's cost comes on top (costs are paid
-before the effect; an agent that cannot pay does a noop).
+before the effect; an agent that cannot pay does a noop). Costs are per agent slot
+(`costs[i, a]`: a body may set its own move and attack costs); caps on energy and diamonds,
+and a hit's freeze and shield drain, are the agent's body's (`body_*` arrays; the world's
+numbers when there are no bodies).
 
 Turn of agent i, action a:
   frozen            loses the turn (its frozen countdown drops by one); when the last frozen
                     turn is lost, i is immune for its next `freeze_immunity` turns
-  forward / back    moves one cell if it is empty floor with no agent
+  forward / back    moves one cell if it is empty floor with no agent (sprint: up to
+                    `sprint_cells`, stopping at the first blocked one; rest: only on steps
+                    that are multiples of `rest_move_period`)
   turn_left/right   rotates
   use               mine in front: take a diamond (if the mine has one and i has room)
                     charger in front, ready: one diamond -> `charger_energy` energy
                     altar in front, ready: pays `altar_cost` energy -> one heart, reward
+                    converter in front, ready: its recipe, if i holds the inputs and the
+                    energy and has room for the outputs; then it rests `cooldown` steps
+                    (a guard does not mine)
   attack            agent j in front: shield up -> j loses `shield_hit_drain` energy (shield
                     drops at 0 energy; the loss counts as j's energy spent); shield down and j
                     neither frozen nor immune -> j frozen `freeze_steps` turns and i takes as
@@ -32,7 +40,13 @@ Turn of agent i, action a:
   signal            pays `signal_cost` to raise the visible signal one level
   mark_c            puts a marker of colour c on the floor cell in front; it is seen in the
                     next `marker_ttl` observations (markers drawn in an ASCII map never fade)
-End of step: metabolism, shield upkeep, signal decay; mines regrow, cooldowns and markers
+  posture_p         switches to posture p (stand, rest, guard, sprint)
+  build             puts a block on the empty agent-free floor in front for `block_cost`
+                    units of `block_resource`
+  destroy           removes the block in front (never a map wall), refunding `block_refund`
+                    units as far as i has room
+End of step: metabolism (rest: `rest_metabolism`), shield upkeep (guard:
+`guard_shield_upkeep`), signal decay; mines regrow, cooldowns (converters' too) and markers
 count down; the rewards agents learn from are shared with kin and mates (kinship.sharing).
 Observation: a mine reads 1 + its diamonds (0 where there is no mine).
 """
@@ -132,6 +146,10 @@ def _convert(s, P, b, i, k, ty, tx):
         s.resources_used[b, i, r] += used
         s.resources_made[b, i, r] += made
         s.rewards[b, i] += made * s.resource_reward[r]
+        if s.resource_heart[r] and made > 0:
+            s.hearts[b, i] += made
+            s.counters[b, i, L.C_HEARTS] += made
+            s.counters[b, i, L.C_HEART_STEPS] += made * s.step[b]
     s.energy[b, i] = min(s.body_max_energy[b, i], s.energy[b, i] + s.recipe_energy_gain[k])
     s.converter_uses[b, i, k] += 1
     s.timer[b, ty, tx] = s.recipe_cooldown[k]

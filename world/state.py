@@ -126,6 +126,7 @@ class WorldState(NamedTuple):
     converter_count: np.ndarray  # int32 [K] placed on random maps
     resource_max: np.ndarray  # int16 [R] most an agent carries
     resource_reward: np.ndarray  # float32 [R] reward per unit made
+    resource_heart: np.ndarray  # uint8 [R] 1 where a unit made counts as a heart
     # outputs, filled in place by every step
     obs: np.ndarray  # uint8 [B, N, V, V, C]
     self_obs: np.ndarray  # float32 [B, N, len(SELF_FEATURES)]
@@ -186,6 +187,7 @@ SHARED_FIELDS = frozenset(
         "converter_count",
         "resource_max",
         "resource_reward",
+        "resource_heart",
     )
 )
 
@@ -433,6 +435,7 @@ def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
         converter_count=np.array([c.count for c in cfg.converters], np.int32),
         resource_max=np.array([x.max_inventory for x in cfg.resources], np.int16),
         resource_reward=np.array([x.reward for x in cfg.resources], np.float32),
+        resource_heart=np.array([x.heart for x in cfg.resources], np.uint8),
         obs=z((B, N, V, V, C), np.uint8),
         self_obs=z((B, N, len(cfg.self_features)), np.float32),
         rewards=z((B, N), np.float32),
