@@ -41,7 +41,16 @@ def features(draw):
         "sprint_cells": draw(st.integers(1, 3)),
         "sprint_cost_factor": draw(st.integers(1, 3)),
     }
-    return {"bodies": draw(bodies()), "postures": postures, **draw(recipes())}
+    rec = draw(recipes())
+    names = ["diamond"] + [r["name"] for r in rec["resources"]]
+    cost = draw(st.integers(0, 2))
+    building = {
+        "enabled": draw(st.booleans()),
+        "block_resource": draw(st.sampled_from(names)),
+        "block_cost": cost,
+        "block_refund": draw(st.integers(0, cost)),
+    }
+    return {"bodies": draw(bodies()), "postures": postures, "building": building, **rec}
 
 
 @st.composite
@@ -129,12 +138,19 @@ def test_invariants_hold_at_every_step(case):
         assert (s.grid[0, s.ay[0], s.ax[0]] == L.EMPTY).all()
         assert (s.agent_at[0, s.ay[0], s.ax[0]] == np.arange(cfg.n_agents)).all()
         assert (s.agent_at[0] >= 0).sum() == cfg.n_agents
-        # walls and objects never move
-        assert np.array_equal(s.grid, grid0)
-        # diamonds: carried = mined - converted; mines lose exactly what was mined, plus regrowth
+        # walls and objects never move; only built blocks come and go, on floor cells
+        changed = s.grid != grid0
+        assert np.isin(s.grid[changed], (L.EMPTY, L.BLOCK)).all()
+        assert np.isin(grid0[changed], (L.EMPTY, L.BLOCK)).all()
+        blocks = int((s.grid == L.BLOCK).sum()) - int((grid0 == L.BLOCK).sum())
+        assert blocks == int(s.blocks_built.sum() - s.blocks_destroyed.sum())
+        if not cfg.building.enabled:
+            assert not changed.any()
+        # diamonds: carried = mined - converted (+ what blocks took or gave back); mines lose
+        # exactly what was mined, plus regrowth
         mined = int(s.counters[0, :, idx["diamonds_mined"]].sum())
         converted = int(s.counters[0, :, idx["diamonds_converted"]].sum())
-        assert int(s.diamonds.sum()) == mined - converted
+        assert int(s.diamonds.sum()) == mined - converted + int(_block_units(w, "diamond").sum())
         regrown = int(s.mine_count[0].sum()) - mines_before + (mined - mined_before)
         assert 0 <= regrown <= n_mines
         # resources: every converter use moved exactly its recipe, nothing else made or lost
@@ -253,3 +269,51 @@ def test_converters_conserve_resources_per_recipe(rec, n_agents, seed, steps):
         assert np.array_equal(s.inventory[0] - inv, (s.converter_uses[0] - uses) @ net)
         assert ((s.inventory[0] >= 0) & (s.inventory[0] <= s.resource_max)).all()
     assert np.array_equal(s.resources_made[0] - s.resources_used[0], s.inventory[0])
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.integers(0, 2),
+    st.booleans(),
+    st.integers(0, 2**31),
+    st.integers(10, 150),
+)
+def test_building_never_traps_anything_in_a_block_and_conserves_its_resource(
+    n_agents, cost, refund_all, seed, steps
+):
+    """Agents in a small room with a mine, mostly building, destroying and walking: no agent
+    or object is ever inside a block, every block was built by someone, and what agents carry
+    is what they mined minus what blocks took plus what destroyed blocks gave back."""
+    text = "#######\n#.....#\n#..m..#\n#.....#\n#...%.#\n#######"
+    cfg = WorldConfig(
+        n_agents=n_agents,
+        map={"kind": "ascii", "ascii": text},
+        max_steps=1000,
+        metabolism=0,
+        mine_start=3,
+        mine_regen=1,
+        action_costs={"build": 0, "destroy": 0, "use": 0, "forward": 0, "turn_left": 0},
+        building={"enabled": True, "block_cost": cost, "block_refund": cost if refund_all else 0},
+    )
+    w = World(cfg, seed=seed)
+    w.reset()
+    s = w.state
+    grid0 = s.grid[0].copy()
+    rng = np.random.default_rng(seed)
+    names = ["build", "build", "destroy", "use", "use", "forward", "turn_left", "attack"]
+    ids = np.array([cfg.action_names.index(a) for a in names], np.int32)
+    for _ in range(steps):
+        w.step(rng.choice(ids, (1, n_agents)).astype(np.int32))
+        g = s.grid[0]
+        assert (g[s.ay[0], s.ax[0]] == L.EMPTY).all()
+        changed = g != grid0
+        assert np.isin(grid0[changed], (L.EMPTY, L.BLOCK)).all()
+        assert np.isin(g[changed], (L.EMPTY, L.BLOCK)).all()
+        assert (g == L.MINE).sum() == 1 and (g == L.WALL).sum() == (grid0 == L.WALL).sum()
+        assert (g == L.BLOCK).sum() == 1 + s.blocks_built.sum() - s.blocks_destroyed.sum()
+        assert (s.marker[0][g == L.BLOCK] < 0).all()
+        mined = int(w.counter("diamonds_mined").sum())
+        held = int(s.diamonds.sum())
+        assert held == mined - cost * int(s.blocks_built.sum()) + int(s.block_refunds.sum())
+        assert (s.block_refunds <= cost * s.blocks_destroyed).all()
