@@ -104,8 +104,9 @@ def test_converters_are_seen_ready_or_resting_and_inventories_are_felt():
     assert w.self_obs[0, 0, N_SELF + ORE] == pytest.approx(1 / 4)
 
 
-def test_random_maps_place_each_converter_count_times_within_reach():
-    cfg = WorldConfig(n_agents=4, map={"kind": "caves"}, resources=RESOURCES, converters=CONVERTERS)
+@pytest.mark.parametrize("kind", ["scatter", "rooms", "caves", "maze"])
+def test_random_maps_place_each_converter_count_times_within_reach(kind):
+    cfg = WorldConfig(n_agents=4, map={"kind": kind}, resources=RESOURCES, converters=CONVERTERS)
     w = World(cfg, n_envs=4, seed=5)
     w.reset()
     for b in range(4):
@@ -113,7 +114,8 @@ def test_random_maps_place_each_converter_count_times_within_reach():
         for k in range(3):
             assert (g == CONVERTER0 + k).sum() == 1
         y, x = w.state.ay[b, 0], w.state.ax[b, 0]
-        assert all(reachable_objects(g, y, x).values())
+        found = reachable_objects(g, y, x)
+        assert all(found.values()) and "converter_2" in found
 
 
 def test_without_converters_the_world_steps_exactly_as_before():

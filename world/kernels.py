@@ -492,11 +492,13 @@ def _blind_beyond(dst, r, sight, C):
     """Zero every channel of the window cells farther than `sight` from the centre (in the
     larger of the row and column distances): a body's shorter sight."""
     V = 2 * r + 1
+    row = V * C
     for dy in range(V):
-        for dx in range(V):
-            if max(abs(dy - r), abs(dx - r)) > sight:
-                k = (dy * V + dx) * C
-                dst[k : k + C] = 0
+        if abs(dy - r) > sight:
+            dst[dy * row : (dy + 1) * row] = 0
+        else:  # the cells left and right of the seen square
+            dst[dy * row : dy * row + (r - sight) * C] = 0
+            dst[dy * row + (r + sight + 1) * C : (dy + 1) * row] = 0
 
 
 @njit(cache=True)

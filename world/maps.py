@@ -298,7 +298,8 @@ def place_agents(s, P, b):
 
 def reachable_objects(grid: np.ndarray, y: int, x: int) -> dict[str, bool]:
     """For one grid (int8[H, W]) and a start cell: can an agent starting there reach a cell
-    beside a mine, a charger and an altar, moving over empty cells?"""
+    beside a mine, a charger and an altar (and each converter kind k on the grid, as
+    `converter_k`), moving over empty cells?"""
     H, W = grid.shape
     seen = np.zeros(H * W, np.int32)
     queue = np.zeros(H * W, np.int32)
@@ -307,7 +308,11 @@ def reachable_objects(grid: np.ndarray, y: int, x: int) -> dict[str, bool]:
     _flood(g, y, x, queue, seen, 1)
     reach = seen.reshape(H, W) == 1
     found = {"mine": False, "charger": False, "altar": False}
-    for name, kind in (("mine", L.MINE), ("charger", L.CHARGER), ("altar", L.ALTAR)):
+    kinds = [("mine", L.MINE), ("charger", L.CHARGER), ("altar", L.ALTAR)]
+    for c in np.unique(grid[grid >= L.CONVERTER0]):
+        kinds.append((f"converter_{c - L.CONVERTER0}", c))
+        found[f"converter_{c - L.CONVERTER0}"] = False
+    for name, kind in kinds:
         for oy, ox in np.argwhere(grid == kind):
             for d in range(4):
                 ny, nx = oy + L.DY[d], ox + L.DX[d]
