@@ -235,15 +235,15 @@ def test_a_one_thread_trial_keeps_torch_on_one_thread_across_world_steps():
 def test_the_learner_sizes_itself_for_the_optional_features(policy):
     """Every optional feature on: more actions, channels and own-state features; a trial
     trains and plays on them."""
-    cfg = EASY.model_copy(
-        update={
+    cfg = WorldConfig(
+        **{
+            **EASY.model_dump(),
             "postures": {"enabled": True},
             "building": {"enabled": True},
             "resources": [{"name": "ore"}],
             "converters": [{"name": "src", "char": "o", "outputs": {"ore": 1}}],
         }
     )
-    cfg = WorldConfig(**cfg.model_dump())  # validated
     assert cfg.n_actions == EASY.n_actions + 6
     r = run_trial({}, [1, 2], cfg, quick(policy=policy), KinshipConfig(), seed=0)
     assert r.fitness.shape == (2,)
