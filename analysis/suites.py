@@ -57,12 +57,21 @@ class Task:
         return f"{self.suite}/{self.name}"
 
     def world_config(self, variant: int = 0, like: WorldConfig | None = None) -> WorldConfig:
-        """The scene's world; `like` gives the observation shape (vision radius, markers)."""
+        """The scene's world; `like` gives the observation shape and action set (vision
+        radius, markers, and the optional features that add actions, channels or own-state
+        features: postures, resources and converters, building)."""
         text = self.maps[variant]
         n = sum(text.count(c) for c in "@^>v<")
         shape = {}
         if like is not None:
-            shape = {"vision_radius": like.vision_radius, "n_marker_colors": like.n_marker_colors}
+            shape = {
+                "vision_radius": like.vision_radius,
+                "n_marker_colors": like.n_marker_colors,
+                "postures": like.postures,
+                "resources": like.resources,
+                "converters": like.converters,
+                "building": like.building,
+            }
         return WorldConfig(
             n_agents=n,
             max_steps=self.max_steps,

@@ -29,7 +29,6 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from world import layout as L
 from world.config import WorldConfig
 from world.encoding import channel_scale
 
@@ -265,8 +264,8 @@ def make_policy(world_cfg: WorldConfig, ppo) -> nn.Module:
     V = 2 * world_cfg.vision_radius + 1
     build = POLICIES[check_policy_name(ppo.policy)]
     return build(
-        (V, V, L.N_CHANNELS),
-        L.N_SELF,
+        (V, V, len(world_cfg.obs_channels)),
+        len(world_cfg.self_features),
         world_cfg.n_actions,
         ppo.channels,
         ppo.hidden,

@@ -93,3 +93,46 @@ def test_flat_observation_is_the_scaled_planes_then_the_own_state():
 def test_an_unknown_encoding_is_refused_with_the_known_ones():
     with pytest.raises(ValueError, match="raw, scaled, flat"):
         KinevoEnv(CFG, obs="bytes")
+
+
+# Every optional feature on: more actions, channels and own-state features.
+FEATURES = WorldConfig(
+    n_agents=4,
+    width=9,
+    height=9,
+    max_steps=25,
+    bodies=[{"name": "short", "vision_radius": 2, "attack_strength": 2.0}, {"name": "plain"}],
+    postures={"enabled": True},
+    resources=[{"name": "ore", "max_inventory": 2}, {"name": "heart", "heart": True}],
+    converters=[
+        {"name": "src", "char": "o", "outputs": {"ore": 1}},
+        {"name": "temple", "char": "t", "inputs": {"ore": 2}, "outputs": {"heart": 1}},
+    ],
+    building={"enabled": True, "block_cost": 0},
+)
+
+
+@pytest.mark.parametrize("obs", ["raw", "flat"])
+def test_the_checkers_pass_with_every_optional_feature_on(obs):
+    check_env(KinevoEnv(FEATURES, seed=1, obs=obs), skip_render_check=obs != "raw")
+    parallel_api_test(KinevoParallelEnv(FEATURES, seed=1, obs=obs), num_cycles=20)
+    vec = KinevoVectorEnv(FEATURES, n_envs=2, seed=0, obs=obs)
+    batch, _ = vec.reset(seed=1)
+    assert vec.observation_space.contains(batch)
+
+
+def test_feature_channels_stay_within_their_maximum_and_reach_it():
+    cfg = FEATURES.model_copy(update={"max_steps": 200})
+    world = World(cfg, n_envs=16, seed=3)
+    world.reset()
+    top = channel_max(cfg)
+    seen = np.zeros(len(top))
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        world.step(rng.integers(0, cfg.n_actions, (16, 4), np.int32))
+        seen = np.maximum(seen, world.obs.max(axis=(0, 1, 2, 3)))
+    names = cfg.obs_channels
+    assert (seen <= top).all(), dict(zip(names, seen, strict=True))
+    for name in ("agent_posture", "converter_src", "converter_temple", "block"):
+        assert seen[names.index(name)] == top[names.index(name)], name
+    assert (world.self_obs >= 0).all() and (world.self_obs <= 1).all()

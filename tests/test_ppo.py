@@ -229,3 +229,21 @@ def test_a_one_thread_trial_keeps_torch_on_one_thread_across_world_steps():
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     train(EASY, quick(torch_threads=1), seed=0)
     assert torch.get_num_threads() == 1  # the world's Numba steps did not reset it
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_the_learner_sizes_itself_for_the_optional_features(policy):
+    """Every optional feature on: more actions, channels and own-state features; a trial
+    trains and plays on them."""
+    cfg = WorldConfig(
+        **{
+            **EASY.model_dump(),
+            "postures": {"enabled": True},
+            "building": {"enabled": True},
+            "resources": [{"name": "ore"}],
+            "converters": [{"name": "src", "char": "o", "outputs": {"ore": 1}}],
+        }
+    )
+    assert cfg.n_actions == EASY.n_actions + 6
+    r = run_trial({}, [1, 2], cfg, quick(policy=policy), KinshipConfig(), seed=0)
+    assert r.fitness.shape == (2,)

@@ -93,3 +93,17 @@ def test_in_context_cue_is_out_of_sight_from_the_junction():
 def test_unknown_suite_is_refused_with_the_known_ones():
     with pytest.raises(ValueError, match="navigation"):
         S.tasks_of("chess")
+
+
+def test_a_suite_world_keeps_the_action_set_and_channels_of_a_feature_world():
+    from world import WorldConfig
+
+    like = WorldConfig(
+        postures={"enabled": True},
+        building={"enabled": True},
+        resources=[{"name": "ore"}],
+        converters=[{"name": "src", "char": "o", "outputs": {"ore": 1}}],
+    )
+    cfg = S.TASKS[0].world_config(0, like=like)
+    assert cfg.action_names == like.action_names
+    assert cfg.obs_channels == like.obs_channels and cfg.self_features == like.self_features

@@ -26,7 +26,6 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from pettingzoo import ParallelEnv
 
-from world import layout as L
 from world.config import WorldConfig
 from world.encoding import scale_obs
 from world.env import World
@@ -43,13 +42,14 @@ def _check_encoding(obs: str) -> str:
 def observation_space(cfg: WorldConfig, obs: str = "raw") -> spaces.Space:
     """The space of one agent's observation under encoding `obs`."""
     V = 2 * cfg.vision_radius + 1
-    own = spaces.Box(0.0, 1.0, (L.N_SELF,), np.float32)
+    C, S = len(cfg.obs_channels), len(cfg.self_features)
+    own = spaces.Box(0.0, 1.0, (S,), np.float32)
     if _check_encoding(obs) == "flat":
-        return spaces.Box(0.0, 1.0, (V * V * L.N_CHANNELS + L.N_SELF,), np.float32)
+        return spaces.Box(0.0, 1.0, (V * V * C + S,), np.float32)
     if obs == "scaled":
-        grid = spaces.Box(0.0, 1.0, (V, V, L.N_CHANNELS), np.float32)
+        grid = spaces.Box(0.0, 1.0, (V, V, C), np.float32)
     else:
-        grid = spaces.Box(0, 255, (V, V, L.N_CHANNELS), np.uint8)
+        grid = spaces.Box(0, 255, (V, V, C), np.uint8)
     return spaces.Dict({"grid": grid, "self": own})
 
 

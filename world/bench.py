@@ -40,9 +40,41 @@ def emit(**fields) -> None:
 
 # Optional features, each on alone in the reference setting: (name, config fields). Kin
 # sharing also sets random relatedness, genes at 0.5 and no choosiness (see `_Kinevo`).
+_BODIES = {
+    "bodies": [
+        {"name": "worker", "move_cost": 0, "max_inventory": 8, "vision_radius": 3},
+        {"name": "soldier", "move_cost": 2, "attack_strength": 2.0, "max_energy": 80},
+        {"name": "scout", "max_inventory": 1},
+    ]
+}
+_POSTURES = {"postures": {"enabled": True}}
+_RECIPES = {
+    "resources": [
+        {"name": "ore", "max_inventory": 6},
+        {"name": "battery", "max_inventory": 3},
+        {"name": "heart", "max_inventory": 99, "reward": 1.0, "heart": True},
+    ],
+    "converters": [
+        {"name": "ore_mine", "char": "o", "count": 4, "outputs": {"ore": 1}, "cooldown": 10},
+        {
+            "name": "factory",
+            "char": "f",
+            "count": 2,
+            "inputs": {"ore": 3},
+            "outputs": {"battery": 1},
+        },
+        {"name": "temple", "char": "t", "inputs": {"battery": 2}, "outputs": {"heart": 1}},
+    ],
+}
+_BUILDING = {"building": {"enabled": True, "block_cost": 0}}  # free blocks: the most built
 FEATURES = (
     ("sharing+mates", {"reward_sharing": "conserving"}),
     ("stagger_start", {"stagger_start": True}),
+    ("bodies", _BODIES),
+    ("postures", _POSTURES),
+    ("recipes", _RECIPES),
+    ("building", _BUILDING),
+    ("bodies+postures+recipes+building", {**_BODIES, **_POSTURES, **_RECIPES, **_BUILDING}),
 )
 
 
@@ -115,7 +147,7 @@ def bench_reference(steps: int, rounds: int, compare: bool, seed: int) -> None:
     ours = _Kinevo(reference_config(), 1, steps, seed)
     rivals = [ours]
     for feature, fields in FEATURES:
-        cfg = reference_config().model_copy(update=fields)
+        cfg = WorldConfig(**{**reference_config().model_dump(), **fields})
         kin = "reward_sharing" in fields
         rivals.append(_Kinevo(cfg, 1, steps, seed, kin=kin, name=f"kinevo+{feature}"))
     if compare:
@@ -143,7 +175,7 @@ def bench_reference(steps: int, rounds: int, compare: bool, seed: int) -> None:
             agent_steps_per_s=round(rate[r.name]),
             agent_steps_per_s_median=round(r.agents * steps / med),
             us_per_env_step=round(best / steps * 1e6, 2),
-            n_actions=getattr(r, "n_actions", ours.world.n_actions),
+            n_actions=r.n_actions if hasattr(r, "n_actions") else r.world.n_actions,
         )
     for feature, _ in FEATURES:
         emit(

@@ -53,12 +53,29 @@ DEFAULT_ACTION_COSTS = {
     "mate": 1,  # on top of `mate_cost` when a bond forms
     "signal": 1,  # on top of `signal_cost` when the signal rises
     "mark": 1,
+    "posture": 1,  # each posture_<name> action (postures: enabled)
+    "build": 1,  # on top of the `building.cost` resource units (building: enabled)
+    "destroy": 3,
 }
+
+# Postures in the order of their ids (`posture` state, `agent_posture` channel):
+# one `posture_<name>` action each when `postures.enabled`.
+POSTURES = ("stand", "rest", "guard", "sprint")
 
 # Map generators, in the order of their kernel ids (world/maps.py).
 MAP_KINDS = ("scatter", "rooms", "caves", "maze", "ascii")
 
-__all__ = ["ConfigError", "MapConfig", "WorldConfig", "load_world_config"]
+__all__ = [
+    "BodyConfig",
+    "BuildingConfig",
+    "ConfigError",
+    "ConverterConfig",
+    "MapConfig",
+    "PostureConfig",
+    "ResourceConfig",
+    "WorldConfig",
+    "load_world_config",
+]
 
 
 class MapConfig(Strict):
@@ -83,6 +100,88 @@ class MapConfig(Strict):
         if self.kind == "ascii" and (self.ascii is None) == (self.ascii_file is None):
             raise ValueError("kind 'ascii' needs exactly one of 'ascii' or 'ascii_file'")
         return self
+
+
+class BodyConfig(Strict):
+    """A body profile: the world's own number wherever a field is left out (None)."""
+
+    name: str = Field(min_length=1, description="the profile's name")
+    move_cost: int | None = Field(None, ge=0, description="energy for forward/back")
+    attack_cost: int | None = Field(None, ge=0, description="energy for attack")
+    attack_strength: float = Field(
+        1.0,
+        ge=0.0,
+        le=100.0,
+        description="multiplies `freeze_steps` and `shield_hit_drain` of the hits it lands",
+    )
+    max_energy: int | None = Field(None, gt=0, le=30000, description="energy cap")
+    max_inventory: int | None = Field(None, ge=1, le=30000, description="diamonds it can carry")
+    vision_radius: int | None = Field(
+        None,
+        ge=0,
+        le=15,
+        description="cells it sees around itself; at most the world's `vision_radius` (the "
+        "window's size): cells of the window beyond it read 0 in every channel",
+    )
+
+
+class PostureConfig(Strict):
+    """Postures an agent switches between with `posture_<name>` actions (see POSTURES)."""
+
+    enabled: bool = Field(False, description="add the posture actions, channel and feature")
+    rest_metabolism: int = Field(0, ge=0, description="rest: metabolism paid each step")
+    rest_move_period: int = Field(
+        2, ge=1, description="rest: moves succeed only on steps that are multiples of this"
+    )
+    guard_shield_upkeep: int = Field(0, ge=0, description="guard: shield upkeep per step")
+    sprint_cells: int = Field(2, ge=1, le=8, description="sprint: cells per forward/back")
+    sprint_cost_factor: int = Field(2, ge=1, description="sprint: forward/back cost multiplier")
+
+
+class ResourceConfig(Strict):
+    name: str = Field(min_length=1, description="resource name, used in recipes")
+    max_inventory: int = Field(10, ge=1, le=30000, description="most an agent can carry")
+    reward: float = Field(0.0, description="reward to the maker per unit a converter makes")
+    heart: bool = Field(
+        False,
+        description="each unit made also counts as a heart made (`hearts`, the hearts counter "
+        "and so fitness), as the altar's do",
+    )
+
+
+class ConverterConfig(Strict):
+    """A converter: `use` in front of it turns `inputs` (and `energy_cost`) into `outputs`
+    (and `energy_gain`), then it rests `cooldown` steps. No inputs: a source."""
+
+    name: str = Field(min_length=1, description="converter name")
+    char: str = Field(min_length=1, max_length=1, description="its char in ASCII maps")
+    count: int = Field(1, ge=0, description="how many random maps place")
+    inputs: dict[str, int] = Field(default_factory=dict, description="resource -> units used")
+    outputs: dict[str, int] = Field(default_factory=dict, description="resource -> units made")
+    energy_cost: int = Field(0, ge=0, description="energy paid per use")
+    energy_gain: int = Field(0, ge=0, description="energy gained per use (capped)")
+    cooldown: int = Field(0, ge=0, le=32000, description="steps it rests after a use")
+
+    @field_validator("inputs", "outputs")
+    @classmethod
+    def _positive(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = sorted(k for k, n in v.items() if n <= 0)
+        if bad:
+            raise ValueError(f"units must be > 0, got <= 0 for {bad}")
+        return v
+
+
+class BuildingConfig(Strict):
+    """`build` puts a block on the empty floor cell in front; `destroy` removes one."""
+
+    enabled: bool = Field(False, description="add the build and destroy actions")
+    block_resource: str = Field(
+        "diamond", description="what a block is made of: 'diamond' or a resource name"
+    )
+    block_cost: int = Field(1, ge=0, description="units of `block_resource` per block")
+    block_refund: int = Field(
+        0, ge=0, description="units given back to the destroyer (at most `block_cost`)"
+    )
 
 
 class WorldConfig(Strict):
@@ -161,6 +260,22 @@ class WorldConfig(Strict):
         "from the env's seed, so the envs of a batch do not reset together",
     )
 
+    bodies: list[BodyConfig] = Field(
+        default_factory=list, description="body profiles (empty: every agent has the world's)"
+    )
+    body_of_slot: list[int] = Field(
+        default_factory=list,
+        description="body index of each agent slot; empty: slot i has body i mod len(bodies)",
+    )
+    postures: PostureConfig = Field(default_factory=PostureConfig)
+    resources: list[ResourceConfig] = Field(
+        default_factory=list, description="resource types that converters use and make"
+    )
+    converters: list[ConverterConfig] = Field(
+        default_factory=list, description="converter kinds (recipes), in channel order"
+    )
+    building: BuildingConfig = Field(default_factory=BuildingConfig)
+
     @model_validator(mode="after")
     def _relations(self) -> WorldConfig:
         if self.start_energy > self.max_energy:
@@ -179,18 +294,128 @@ class WorldConfig(Strict):
         negative = sorted(k for k, v in self.action_costs.items() if v < 0)
         if negative:
             raise ValueError(f"action_costs: costs must be >= 0, got negative for {negative}")
+        self._check_bodies()
+        self._check_recipes()
         return self
+
+    def _check_bodies(self) -> None:
+        n = len(self.bodies)
+        if self.body_of_slot and not n:
+            raise ValueError("body_of_slot: needs `bodies`")
+        if self.body_of_slot and len(self.body_of_slot) != self.n_agents:
+            raise ValueError(
+                f"body_of_slot: needs one body index per agent ({self.n_agents}), "
+                f"got {len(self.body_of_slot)}"
+            )
+        bad = [k for k in self.body_of_slot if not 0 <= k < n]
+        if bad:
+            raise ValueError(f"body_of_slot: indices must be in [0, {n}), got {bad}")
+        for k, body in enumerate(self.bodies):
+            if body.vision_radius is not None and body.vision_radius > self.vision_radius:
+                raise ValueError(
+                    f"bodies.{k}.vision_radius ({body.vision_radius}) must be <= "
+                    f"vision_radius ({self.vision_radius}), the window's size"
+                )
+        names = [b.name for b in self.bodies]
+        if len(set(names)) != len(names):
+            raise ValueError(f"bodies: names must be unique, got {names}")
+
+    def _check_recipes(self) -> None:
+        names = [r.name for r in self.resources]
+        if len(set(names)) != len(names) or "diamond" in names or "energy" in names:
+            raise ValueError(
+                f"resources: names must be unique and not 'diamond' or 'energy', got {names}"
+            )
+        if self.converters and not self.resources:
+            raise ValueError("converters: need `resources`")
+        if len(self.converters) > 16:
+            raise ValueError(f"converters: at most 16 kinds, got {len(self.converters)}")
+        chars = [c.char for c in self.converters]
+        taken = set(".# mca%@^>v<123456789")
+        clash = sorted({c for c in chars if c in taken} | {c for c in chars if chars.count(c) > 1})
+        if clash:
+            raise ValueError(f"converters: chars must be unique and not map chars, got {clash}")
+        for k, conv in enumerate(self.converters):
+            for part in ("inputs", "outputs"):
+                unknown = sorted(set(getattr(conv, part)) - set(names))
+                if unknown:
+                    raise ValueError(
+                        f"converters.{k}.{part}: unknown resource(s) {unknown}; known: {names}"
+                    )
+        b = self.building
+        if b.block_resource != "diamond" and b.block_resource not in names:
+            raise ValueError(
+                f"building.block_resource: unknown resource {b.block_resource!r}; known: "
+                f"{['diamond', *names]}"
+            )
+        if b.block_refund > b.block_cost:
+            raise ValueError(
+                f"building.block_refund ({b.block_refund}) must be <= block_cost ({b.block_cost})"
+            )
+
+    @property
+    def extra_actions(self) -> tuple[str, ...]:
+        """Actions of the optional features, after the marks (none when all are off)."""
+        out = ()
+        if self.postures.enabled:
+            out += tuple(f"posture_{p}" for p in POSTURES)
+        if self.building.enabled:
+            out += ("build", "destroy")
+        return out
 
     @property
     def action_names(self) -> tuple[str, ...]:
-        return BASE_ACTIONS + tuple(f"mark_{c}" for c in range(self.n_marker_colors))
+        marks = tuple(f"mark_{c}" for c in range(self.n_marker_colors))
+        return BASE_ACTIONS + marks + self.extra_actions
+
+    @property
+    def obs_channels(self) -> tuple[str, ...]:
+        """Observation channel names (layout.OBS_CHANNELS, then the optional features')."""
+        from world.layout import OBS_CHANNELS  # layout imports this module
+
+        out = OBS_CHANNELS
+        if self.postures.enabled:
+            out += ("agent_posture",)
+        out += tuple(f"converter_{c.name}" for c in self.converters)
+        if self.building.enabled:
+            out += ("block",)
+        return out
+
+    @property
+    def self_features(self) -> tuple[str, ...]:
+        """Own-state feature names (layout.SELF_FEATURES, then the optional features')."""
+        from world.layout import SELF_FEATURES
+
+        out = SELF_FEATURES
+        if self.postures.enabled:
+            out += ("posture",)
+        out += tuple(f"inventory_{r.name}" for r in self.resources)
+        return out
 
     @property
     def n_actions(self) -> int:
         return len(self.action_names)
 
+    def body_index(self, slot: int) -> int:
+        """Body profile of agent slot `slot` (-1: no bodies, the world's numbers)."""
+        if not self.bodies:
+            return -1
+        return self.body_of_slot[slot] if self.body_of_slot else slot % len(self.bodies)
+
+    def slot_cost_of(self, action: str, slot: int) -> int:
+        """Energy for `action` by agent slot `slot`: its body's move/attack cost if it sets one."""
+        k = self.body_index(slot)
+        if k >= 0:
+            body = self.bodies[k]
+            if action in ("forward", "back") and body.move_cost is not None:
+                return body.move_cost
+            if action == "attack" and body.attack_cost is not None:
+                return body.attack_cost
+        return self.cost_of(action)
+
     def cost_of(self, action: str) -> int:
         key = "mark" if action.startswith("mark_") else action
+        key = "posture" if key.startswith("posture_") else key
         return self.action_costs.get(key, DEFAULT_ACTION_COSTS[key])
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from world import layout as L
-from world.config import WorldConfig
+from world.config import POSTURES, WorldConfig
 
 # Channels that hold 255 (flag or ready) or 128 (cooling down), or round(255 * kinship).
 _BYTE_CHANNELS = (
@@ -28,20 +28,26 @@ _BYTE_CHANNELS = (
 
 
 def channel_max(cfg: WorldConfig) -> np.ndarray:
-    """float32[N_CHANNELS]: the largest value each observation channel can hold under `cfg`."""
-    top = np.full(L.N_CHANNELS, 255.0, np.float32)
+    """float32[C]: the largest value each observation channel (`cfg.obs_channels`) can hold
+    under `cfg`. Optional channels: converters and blocks are flags (255), postures 0..3."""
+    from world.state import derived  # state imports this package's layout; keep it lazy
+
+    d = derived(cfg)
+    top = np.full(d["n_channels"], 255.0, np.float32)
     top[L.CH_MINE] = min(cfg.mine_max + 1, 255)  # 1 + diamonds
     top[L.CH_MARKER] = cfg.n_marker_colors  # colour + 1
     top[L.CH_FACING] = 4  # facing + 1
-    top[L.CH_FROZEN] = max(1, min(cfg.freeze_steps, 255))
+    top[L.CH_FROZEN] = max(1, min(d["max_freeze"], 255))  # the strongest body's hit
     top[L.CH_ENERGY] = min(cfg.energy_buckets, 255)  # bucket + 1
     top[L.CH_SIGNAL] = min(cfg.max_signal, 255)
+    if d["ch_posture"] >= 0:
+        top[d["ch_posture"]] = len(POSTURES) - 1
     assert all(top[c] == 255 for c in _BYTE_CHANNELS)
     return top
 
 
 def channel_scale(cfg: WorldConfig) -> np.ndarray:
-    """float32[N_CHANNELS]: 1 / `channel_max`, the factor that maps each channel onto [0, 1]."""
+    """float32[C]: 1 / `channel_max`, the factor that maps each channel onto [0, 1]."""
     return (1.0 / channel_max(cfg)).astype(np.float32)
 
 

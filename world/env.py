@@ -24,7 +24,14 @@ from world import kernels
 from world import layout as L
 from world.config import WorldConfig
 from world.rng import env_seeds
-from world.state import WorldState, action_costs, allocate, params_ref, state_ref
+from world.state import (
+    SHARED_FIELDS,
+    WorldState,
+    action_costs,
+    allocate,
+    params_ref,
+    state_ref,
+)
 
 _INT32 = np.dtype(np.int32)
 
@@ -231,7 +238,7 @@ class World:
         """Copies of env b's arrays, by field name (for tests and inspection)."""
         out = {}
         for name, a in zip(WorldState._fields, self.state, strict=True):
-            if name == "spawns":
+            if name in SHARED_FIELDS:  # no env axis
                 continue
             if name == "bond_log":  # its room depends on the batch; its content does not
                 a = a[:, : self.state.bond_log_len[b]]

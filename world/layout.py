@@ -10,6 +10,9 @@ from world.config import BASE_ACTIONS
 # their own layer and agents walk over them.
 EMPTY, WALL, MINE, CHARGER, ALTAR = 0, 1, 2, 3, 4
 CELL_NAMES = ("empty", "wall", "mine", "charger", "altar")
+# Optional features' cells: a block built by an agent (solid like a wall, but `destroy` can
+# remove it), and converter kind k (WorldConfig.converters[k]) as CONVERTER0 + k.
+BLOCK, CONVERTER0 = 5, 6
 
 # Action ids; `mark_<c>` is MARK0 + c.
 (
@@ -65,7 +68,12 @@ OBS_CHANNELS = (
     CH_KIN,
     CH_BONDED,
 ) = range(len(OBS_CHANNELS))
-N_CHANNELS = len(OBS_CHANNELS)
+N_CHANNELS = len(OBS_CHANNELS)  # with every optional feature off (`WorldConfig.obs_channels`)
+# The optional features' channels follow, in this order, only when on (their ids are the
+# derived kernel parameters `ch_posture`, `ch_converter0`, `ch_block`):
+#   agent_posture      posture id (POSTURES: 0 stand, 1 rest, 2 guard, 3 sprint)
+#   converter_<name>   one per converter kind: 255 ready, 128 resting
+#   block              255 where a built block stands (it also reads 255 in `wall`)
 
 # The agent's own state, `self_obs[b, i, k]`, float32 in [0, 1].
 SELF_FEATURES = (
@@ -81,7 +89,8 @@ SELF_FEATURES = (
     "hearts",  # hearts this episode / 10, capped at 1
     "time",  # step / max_steps
 )
-N_SELF = len(SELF_FEATURES)
+N_SELF = len(SELF_FEATURES)  # with every optional feature off (`WorldConfig.self_features`)
+# Then, when on: posture (posture id / 3) and inventory_<name> (units / its max_inventory).
 
 # Per-agent counters, `counters[b, i, k]`, cumulative since the last `World.reset()`.
 COUNTERS = (

@@ -227,6 +227,8 @@ def build_map(s, P, b):
         s.marker[b] = s.tmpl_marker[b]
     else:
         need = P.n_agents + P.mines + P.chargers + P.altars
+        for k in range(P.n_converters):
+            need += s.converter_count[k]
         floor = 0
         for _attempt in range(20):  # small caves or dense scatter can leave too little floor
             g[:, :] = L.WALL  # generators carve the interior out of solid rock
@@ -249,7 +251,11 @@ def build_map(s, P, b):
         bd = P.border
         floor = _place_objects(g, L.ALTAR, P.altars, bd, s.rng, b, q, seen, cells, floor)
         floor = _place_objects(g, L.CHARGER, P.chargers, bd, s.rng, b, q, seen, cells, floor)
-        _place_objects(g, L.MINE, P.mines, bd, s.rng, b, q, seen, cells, floor)
+        floor = _place_objects(g, L.MINE, P.mines, bd, s.rng, b, q, seen, cells, floor)
+        for k in range(P.n_converters):  # no draws when there are none: today's maps unchanged
+            kind = L.CONVERTER0 + k
+            n = s.converter_count[k]
+            floor = _place_objects(g, kind, n, bd, s.rng, b, q, seen, cells, floor)
         s.marker[b] = -1
         if not P.new_map_each_episode:
             s.tmpl_grid[b] = g
@@ -292,7 +298,8 @@ def place_agents(s, P, b):
 
 def reachable_objects(grid: np.ndarray, y: int, x: int) -> dict[str, bool]:
     """For one grid (int8[H, W]) and a start cell: can an agent starting there reach a cell
-    beside a mine, a charger and an altar, moving over empty cells?"""
+    beside a mine, a charger and an altar (and each converter kind k on the grid, as
+    `converter_k`), moving over empty cells?"""
     H, W = grid.shape
     seen = np.zeros(H * W, np.int32)
     queue = np.zeros(H * W, np.int32)
@@ -301,7 +308,11 @@ def reachable_objects(grid: np.ndarray, y: int, x: int) -> dict[str, bool]:
     _flood(g, y, x, queue, seen, 1)
     reach = seen.reshape(H, W) == 1
     found = {"mine": False, "charger": False, "altar": False}
-    for name, kind in (("mine", L.MINE), ("charger", L.CHARGER), ("altar", L.ALTAR)):
+    kinds = [("mine", L.MINE), ("charger", L.CHARGER), ("altar", L.ALTAR)]
+    for c in np.unique(grid[grid >= L.CONVERTER0]):
+        kinds.append((f"converter_{c - L.CONVERTER0}", c))
+        found[f"converter_{c - L.CONVERTER0}"] = False
+    for name, kind in kinds:
         for oy, ox in np.argwhere(grid == kind):
             for d in range(4):
                 ny, nx = oy + L.DY[d], ox + L.DX[d]

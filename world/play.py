@@ -48,10 +48,20 @@ KEYS = {
     ".": L.NOOP,
     **{str(c + 1): L.MARK0 + c for c in range(9)},
 }
+# Keys of the optional features' actions, by name (bound only when the feature is on).
+FEATURE_KEYS = {
+    "z": "posture_stand",
+    "r": "posture_rest",
+    "t": "posture_guard",
+    "y": "posture_sprint",
+    "b": "build",
+    "v": "destroy",
+}
 QUIT = ("x", "\x1b")
 HELP = (
     "w/s forward/back  a/d turn  space use  f attack  q shield  g give energy  "
     "h give diamond  m mate  n signal  1-9 mark  . wait  x quit"
+    "  [postures: z stand r rest t guard y sprint] [building: b build v destroy]"
 )
 
 
@@ -70,9 +80,12 @@ class PlaySession:
         world.reset()
 
     def action_for(self, key: str) -> int | None:
+        names = self.world.action_names
+        if key in FEATURE_KEYS:
+            return names.index(FEATURE_KEYS[key]) if FEATURE_KEYS[key] in names else None
         a = KEYS.get(key)
-        if a is None or a >= self.world.n_actions:
-            return None
+        if a is None or a >= L.MARK0 + self.world.config.n_marker_colors:
+            return None  # a mark colour the world does not have
         return a
 
     def press(self, key: str) -> bool:

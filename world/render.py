@@ -2,8 +2,9 @@
 it never changes the rules.
 
 ASCII uses the map legend of `world.state.parse_ascii` ('#' wall, 'm' mine, 'c' charger,
-'a' altar, '1'-'9' marker colours) with agents drawn as arrows of their facing ('^>v<'),
-'*' when frozen, so a rendered frame with its agents reads back as a map.
+'a' altar, '%' built block, each converter's own char, '1'-'9' marker colours) with agents
+drawn as arrows of their facing ('^>v<'), '*' when frozen, so a rendered frame with its
+agents reads back as a map.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ import numpy as np
 from world import layout as L
 from world.env import World
 
-_CELL_CHARS = {L.EMPTY: ".", L.WALL: "#", L.MINE: "m", L.CHARGER: "c", L.ALTAR: "a"}
+_CELL_CHARS = {
+    L.EMPTY: ".",
+    L.WALL: "#",
+    L.MINE: "m",
+    L.CHARGER: "c",
+    L.ALTAR: "a",
+    L.BLOCK: "%",
+}
 _ARROWS = "^>v<"
 
 _COLORS = {
@@ -25,7 +33,9 @@ _COLORS = {
     L.MINE: (60, 160, 220),
     L.CHARGER: (240, 200, 40),
     L.ALTAR: (220, 60, 90),
+    L.BLOCK: (150, 100, 60),
 }
+_CONVERTER_COLOR = (80, 220, 120)
 _MARKER_COLORS = np.array(
     [(200, 80, 200), (80, 200, 120), (240, 140, 40), (120, 120, 255), (255, 255, 255)] * 2,
     np.uint8,
@@ -50,7 +60,10 @@ def to_ascii(world: World, b: int = 0, agents: bool = True) -> str:
     """The env's grid as text, one char per cell, rows joined by newlines."""
     s = world.state
     grid = s.grid[b]
-    chars = np.vectorize(_CELL_CHARS.get)(grid).astype("<U1")
+    legend = dict(_CELL_CHARS)
+    for k, conv in enumerate(world.config.converters):
+        legend[L.CONVERTER0 + k] = conv.char
+    chars = np.vectorize(legend.get)(grid).astype("<U1")
     mk = s.marker[b]
     chars[mk >= 0] = (mk[mk >= 0] + 1).astype(str)
     if agents:
@@ -98,10 +111,11 @@ def rgb_frame(world: World, b: int = 0, cell: int = 8) -> np.ndarray:
     img = np.zeros((H, W, 3), np.uint8)
     for kind, color in _COLORS.items():
         img[grid == kind] = color
+    img[grid >= L.CONVERTER0] = _CONVERTER_COLOR
     mines = grid == L.MINE
     scale = 0.4 + 0.6 * s.mine_count[b] / max(1, p.mine_max)
     img[mines] = (img[mines] * scale[mines, None]).astype(np.uint8)
-    cooling = ((grid == L.CHARGER) | (grid == L.ALTAR)) & (s.timer[b] > 0)
+    cooling = ((grid == L.CHARGER) | (grid == L.ALTAR) | (grid >= L.CONVERTER0)) & (s.timer[b] > 0)
     img[cooling] //= 2
     marked = s.marker[b] >= 0
     img[marked] = _MARKER_COLORS[s.marker[b][marked]] // 2

@@ -14,7 +14,7 @@ from numba.core import types
 from numba.experimental import structref
 
 from world import layout as L
-from world.config import ConfigError, MapConfig, WorldConfig
+from world.config import BuildingConfig, ConfigError, MapConfig, PostureConfig, WorldConfig
 
 
 def _scalar_fields(model) -> list[tuple[str, type]]:
@@ -23,6 +23,8 @@ def _scalar_fields(model) -> list[tuple[str, type]]:
     out = []
     for name, f in model.model_fields.items():
         t = f.annotation
+        if name == "enabled":  # sub-sections' switches: the derived `<section>_on` flags
+            continue
         if get_origin(t) is Literal:
             out.append((name, int))
         elif t in (int, float, bool):
@@ -30,13 +32,35 @@ def _scalar_fields(model) -> list[tuple[str, type]]:
     return out
 
 
-# Full grid size including the border: WorldConfig's width/height are the interior's.
-_DERIVED = [("grid_height", int), ("grid_width", int)]
-_FIELDS = _scalar_fields(WorldConfig) + _scalar_fields(MapConfig) + _DERIVED
+# Full grid size including the border (WorldConfig's width/height are the interior's), and
+# the sizes and ids of the optional features (`derived`).
+_DERIVED = [
+    ("grid_height", int),
+    ("grid_width", int),
+    ("n_channels", int),  # observation channels
+    ("n_self", int),  # own-state features
+    ("max_freeze", int),  # longest freeze any body's hit inflicts
+    ("n_resources", int),
+    ("n_converters", int),
+    ("postures_on", bool),
+    ("building_on", bool),
+    ("ch_posture", int),  # channel ids, -1 when the feature is off
+    ("ch_converter0", int),
+    ("ch_block", int),
+    ("self_posture", int),  # own-state feature ids, -1 when off
+    ("self_inventory0", int),
+    ("act_posture0", int),  # action ids, -1 when off
+    ("act_build", int),
+    ("act_destroy", int),
+    ("block_resource_index", int),  # -1: diamonds, else a resource index
+]
+_SECTIONS = (MapConfig, PostureConfig, BuildingConfig)
+_FIELDS = sum((_scalar_fields(m) for m in (WorldConfig, *_SECTIONS)), []) + _DERIVED
 
-# Scalars the kernels read: every scalar field of `WorldConfig` and its `map` section under its
-# own name (`P.vision_radius`, `P.mines`, `P.kind` as an index into MAP_KINDS, ...), plus the
-# full grid size. Built from the config models, so a new scalar field reaches the kernels.
+# Scalars the kernels read: every scalar field of `WorldConfig` and its `map`, `postures` and
+# `building` sections under its own name (`P.vision_radius`, `P.mines`, `P.kind` as an index
+# into MAP_KINDS, ...), plus the derived ones (`_DERIVED`). Built from the config models, so a
+# new scalar field reaches the kernels.
 Params = NamedTuple("Params", _FIELDS)
 
 
@@ -65,6 +89,22 @@ class WorldState(NamedTuple):
     bond: np.ndarray  # int16 mate partner index, -1 none (bonding comes with kinship)
     mate_target: np.ndarray  # int16 whom the agent last chose to mate with, -1 none
     mate_step: np.ndarray  # int32 step of that choice
+    # bodies [B, N]: each agent's profile (the world's numbers when `bodies` is empty)
+    body: np.ndarray  # int8 index into WorldConfig.bodies, -1 none
+    body_max_energy: np.ndarray  # int32
+    body_max_inventory: np.ndarray  # int16 diamonds it can carry
+    body_vision: np.ndarray  # int16 radius it sees (<= vision_radius)
+    body_freeze: np.ndarray  # int16 turns its hits freeze
+    body_drain: np.ndarray  # int32 energy its hits drain from a shield
+    posture: np.ndarray  # int8 [B, N] id in config.POSTURES (0 stand when postures are off)
+    # resources [B, N, R] and converter uses [B, N, K]
+    inventory: np.ndarray  # int16 units carried per resource
+    resources_made: np.ndarray  # int32 units converters made for the agent, since reset()
+    resources_used: np.ndarray  # int32 units it spent at converters
+    converter_uses: np.ndarray  # int32 uses per converter kind, since reset()
+    blocks_built: np.ndarray  # int32 [B, N] since reset()
+    blocks_destroyed: np.ndarray  # int32 [B, N] since reset()
+    block_refunds: np.ndarray  # int32 [B, N] building units given back by destroyed blocks
     # per env [B]
     step: np.ndarray  # int32 steps into the episode
     episode: np.ndarray  # int32 episodes started since reset
@@ -77,6 +117,16 @@ class WorldState(NamedTuple):
     tmpl_grid: np.ndarray  # int8
     tmpl_marker: np.ndarray  # int8
     spawns: np.ndarray  # int16 [S, 3] (row, col, facing) from ASCII maps
+    # recipe tables (no env axis): K converter kinds, R resources
+    recipe_inputs: np.ndarray  # int16 [K, R]
+    recipe_outputs: np.ndarray  # int16 [K, R]
+    recipe_energy_cost: np.ndarray  # int32 [K]
+    recipe_energy_gain: np.ndarray  # int32 [K]
+    recipe_cooldown: np.ndarray  # int16 [K]
+    converter_count: np.ndarray  # int32 [K] placed on random maps
+    resource_max: np.ndarray  # int16 [R] most an agent carries
+    resource_reward: np.ndarray  # float32 [R] reward per unit made
+    resource_heart: np.ndarray  # uint8 [R] 1 where a unit made counts as a heart
     # outputs, filled in place by every step
     obs: np.ndarray  # uint8 [B, N, V, V, C]
     self_obs: np.ndarray  # float32 [B, N, len(SELF_FEATURES)]
@@ -125,6 +175,23 @@ structref.define_proxy(StateRef, _StateRefType, list(WorldState._fields))
 structref.define_proxy(ParamsRef, _ParamsRefType, list(Params._fields))
 
 
+# Fields without the env axis (shared by every env).
+SHARED_FIELDS = frozenset(
+    (
+        "spawns",
+        "recipe_inputs",
+        "recipe_outputs",
+        "recipe_energy_cost",
+        "recipe_energy_gain",
+        "recipe_cooldown",
+        "converter_count",
+        "resource_max",
+        "resource_reward",
+        "resource_heart",
+    )
+)
+
+
 def state_ref(state: WorldState) -> StateRef:
     return StateRef(*state)
 
@@ -133,10 +200,50 @@ def params_ref(params: Params) -> ParamsRef:
     return ParamsRef(*params)
 
 
+def body_freeze(cfg: WorldConfig, k: int) -> int:
+    """Turns a hit by body k freezes its target (k = -1: no body)."""
+    strength = cfg.bodies[k].attack_strength if k >= 0 else 1.0
+    return min(32000, round(cfg.freeze_steps * strength))
+
+
+def derived(cfg: WorldConfig) -> dict:
+    """The derived kernel parameters of `cfg` except the grid size (see `_DERIVED`)."""
+    channels, feats, actions = cfg.obs_channels, cfg.self_features, cfg.action_names
+
+    def idx(names, name):
+        return names.index(name) if name in names else -1
+
+    conv0 = cfg.obs_channels.index(f"converter_{cfg.converters[0].name}") if cfg.converters else -1
+    inv0 = feats.index(f"inventory_{cfg.resources[0].name}") if cfg.resources else -1
+    res_names = [r.name for r in cfg.resources]
+    return {
+        "n_channels": len(channels),
+        "n_self": len(feats),
+        "max_freeze": max(body_freeze(cfg, cfg.body_index(i)) for i in range(cfg.n_agents)),
+        "n_resources": len(cfg.resources),
+        "n_converters": len(cfg.converters),
+        "postures_on": cfg.postures.enabled,
+        "building_on": cfg.building.enabled,
+        "ch_posture": idx(channels, "agent_posture"),
+        "ch_converter0": conv0,
+        "ch_block": idx(channels, "block"),
+        "self_posture": idx(feats, "posture"),
+        "self_inventory0": inv0,
+        "act_posture0": idx(actions, "posture_stand"),
+        "act_build": idx(actions, "build"),
+        "act_destroy": idx(actions, "destroy"),
+        "block_resource_index": res_names.index(cfg.building.block_resource)
+        if cfg.building.block_resource in res_names
+        else -1,
+    }
+
+
 def params_from_config(cfg: WorldConfig, grid_height: int, grid_width: int) -> Params:
-    values = {"grid_height": grid_height, "grid_width": grid_width}
-    for model in (cfg, cfg.map):
+    values = {"grid_height": grid_height, "grid_width": grid_width, **derived(cfg)}
+    for model in (cfg, cfg.map, cfg.postures, cfg.building):
         for name, f in type(model).model_fields.items():
+            if name == "enabled":
+                continue
             value = getattr(model, name)
             if get_origin(f.annotation) is Literal:
                 value = get_args(f.annotation).index(value)
@@ -145,24 +252,38 @@ def params_from_config(cfg: WorldConfig, grid_height: int, grid_width: int) -> P
 
 
 def action_costs(cfg: WorldConfig) -> np.ndarray:
-    """int32[n_actions] energy cost of each action id."""
-    return np.array([cfg.cost_of(a) for a in cfg.action_names], dtype=np.int32)
+    """int32[N, n_actions] energy cost of each action id for each agent slot (its body's)."""
+    return np.array(
+        [[cfg.slot_cost_of(a, i) for a in cfg.action_names] for i in range(cfg.n_agents)],
+        dtype=np.int32,
+    )
 
 
 # ASCII legend: one char per cell. Agents spawn at '@' (facing north) or at an arrow.
-ASCII_CELLS = {".": L.EMPTY, " ": L.EMPTY, "#": L.WALL, "m": L.MINE, "c": L.CHARGER, "a": L.ALTAR}
+ASCII_CELLS = {
+    ".": L.EMPTY,
+    " ": L.EMPTY,
+    "#": L.WALL,
+    "m": L.MINE,
+    "c": L.CHARGER,
+    "a": L.ALTAR,
+    "%": L.BLOCK,  # a built block (`destroy` removes it)
+}
 ASCII_SPAWNS = {"@": L.NORTH, "^": L.NORTH, ">": L.EAST, "v": L.SOUTH, "<": L.WEST}
 ASCII_MARKERS = {str(d): d - 1 for d in range(1, 10)}  # marker of colour d-1
 MAX_ASCII_SIDE = 252  # random maps: 250 cells of interior and a border
 MAX_ASCII_BYTES = 1 << 20
 
 
-def parse_ascii(text: str, source: str = "<ascii map>", n_marker_colors: int = 9):
+def parse_ascii(
+    text: str, source: str = "<ascii map>", n_marker_colors: int = 9, converter_chars: str = ""
+):
     """Parse an ASCII map into (grid int8[H, W], marker int8[H, W], spawns int16[S, 3]).
 
     Rows may differ in length only by trailing spaces; every edge cell must be a wall so
-    that no agent can leave the map.
+    that no agent can leave the map. `converter_chars[k]` draws converter kind k.
     """
+    cells = {**ASCII_CELLS, **{c: L.CONVERTER0 + k for k, c in enumerate(converter_chars)}}
     lines = [ln.rstrip("\n") for ln in text.strip("\n").splitlines()]
     lines = [ln for ln in lines if not ln.startswith(";")]  # ';' starts a comment line
     if not lines:
@@ -179,8 +300,8 @@ def parse_ascii(text: str, source: str = "<ascii map>", n_marker_colors: int = 9
     problems = []
     for y, line in enumerate(lines):
         for x, ch in enumerate(line.ljust(width)):
-            if ch in ASCII_CELLS:
-                grid[y, x] = ASCII_CELLS[ch]
+            if ch in cells:
+                grid[y, x] = cells[ch]
             elif ch in ASCII_SPAWNS:
                 spawns.append((y, x, ASCII_SPAWNS[ch]))
             elif ch in ASCII_MARKERS and ASCII_MARKERS[ch] < n_marker_colors:
@@ -262,7 +383,8 @@ def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
     spawns = np.zeros((0, 3), np.int16)
     if cfg.map.kind == "ascii":
         text, source = ascii_text(cfg)
-        g, mk, spawns = parse_ascii(text, source, cfg.n_marker_colors)
+        chars = "".join(c.char for c in cfg.converters)
+        g, mk, spawns = parse_ascii(text, source, cfg.n_marker_colors, chars)
         H, W = g.shape
         free = int((g == L.EMPTY).sum())
         if free < N:
@@ -271,6 +393,7 @@ def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
     else:
         H, W = cfg.height + 2 * cfg.border, cfg.width + 2 * cfg.border
         need = cfg.n_agents + cfg.map.mines + cfg.map.chargers + cfg.map.altars
+        need += sum(c.count for c in cfg.converters)
         if need > cfg.height * cfg.width // 2:
             raise ConfigError(
                 [
@@ -279,7 +402,27 @@ def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
                 ]
             )
     V = 2 * r + 1
-    C = L.N_CHANNELS
+    C = len(cfg.obs_channels)
+    R, K = len(cfg.resources), len(cfg.converters)
+    res_names = [x.name for x in cfg.resources]
+    recipe_inputs = np.zeros((K, R), np.int16)
+    recipe_outputs = np.zeros((K, R), np.int16)
+    for k, conv in enumerate(cfg.converters):
+        for name, units in conv.inputs.items():
+            recipe_inputs[k, res_names.index(name)] = units
+        for name, units in conv.outputs.items():
+            recipe_outputs[k, res_names.index(name)] = units
+    bodies = [cfg.body_index(i) for i in range(N)]
+
+    def per_slot(field, world_value, dtype):
+        """[B, N] of each slot's body value, the world's where the body leaves it out."""
+        row = []
+        for k in bodies:
+            v = getattr(cfg.bodies[k], field) if k >= 0 else None
+            row.append(world_value if v is None else v)
+        return np.broadcast_to(np.array(row, dtype), (B, N)).copy()
+
+    strength = [cfg.bodies[k].attack_strength if k >= 0 else 1.0 for k in bodies]
 
     def z(shape, dtype, fill=0):
         return np.full(shape, fill, dtype)
@@ -305,6 +448,25 @@ def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
         bond=z((B, N), np.int16, -1),
         mate_target=z((B, N), np.int16, -1),
         mate_step=z((B, N), np.int32, -1),
+        body=_body_rows(bodies, B),
+        body_max_energy=per_slot("max_energy", cfg.max_energy, np.int32),
+        body_max_inventory=per_slot("max_inventory", cfg.max_inventory, np.int16),
+        body_vision=per_slot("vision_radius", cfg.vision_radius, np.int16),
+        body_freeze=np.broadcast_to(
+            np.array([body_freeze(cfg, k) for k in bodies], np.int16), (B, N)
+        ).copy(),
+        body_drain=np.broadcast_to(
+            np.array([min(10**9, round(cfg.shield_hit_drain * s)) for s in strength], np.int32),
+            (B, N),
+        ).copy(),
+        posture=z((B, N), np.int8),
+        inventory=z((B, N, R), np.int16),
+        resources_made=z((B, N, R), np.int32),
+        resources_used=z((B, N, R), np.int32),
+        converter_uses=z((B, N, K), np.int32),
+        blocks_built=z((B, N), np.int32),
+        blocks_destroyed=z((B, N), np.int32),
+        block_refunds=z((B, N), np.int32),
         step=z(B, np.int32),
         episode=z(B, np.int32),
         rng=z(B, np.uint64),
@@ -314,8 +476,17 @@ def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
         tmpl_grid=z((B, H, W), np.int8),
         tmpl_marker=z((B, H, W), np.int8, -1),
         spawns=spawns,
+        recipe_inputs=recipe_inputs,
+        recipe_outputs=recipe_outputs,
+        recipe_energy_cost=np.array([c.energy_cost for c in cfg.converters], np.int32),
+        recipe_energy_gain=np.array([c.energy_gain for c in cfg.converters], np.int32),
+        recipe_cooldown=np.array([c.cooldown for c in cfg.converters], np.int16),
+        converter_count=np.array([c.count for c in cfg.converters], np.int32),
+        resource_max=np.array([x.max_inventory for x in cfg.resources], np.int16),
+        resource_reward=np.array([x.reward for x in cfg.resources], np.float32),
+        resource_heart=np.array([x.heart for x in cfg.resources], np.uint8),
         obs=z((B, N, V, V, C), np.uint8),
-        self_obs=z((B, N, L.N_SELF), np.float32),
+        self_obs=z((B, N, len(cfg.self_features)), np.float32),
         rewards=z((B, N), np.float32),
         learned_rewards=z((B, N), np.float32),
         dones=z(B, np.uint8),
@@ -335,3 +506,7 @@ def allocate(cfg: WorldConfig, n_envs: int) -> tuple[WorldState, Params]:
         state.tmpl_grid[:] = g
         state.tmpl_marker[:] = mk
     return state, params_from_config(cfg, H, W)
+
+
+def _body_rows(bodies: list[int], n_envs: int) -> np.ndarray:
+    return np.broadcast_to(np.array(bodies, np.int8), (n_envs, len(bodies))).copy()
