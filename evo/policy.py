@@ -161,6 +161,8 @@ class StridedPolicy(nn.Module):
         scale: np.ndarray | None = None,
         kernel: int = 3,
         stride: int = 2,
+        embed: int = 0,
+        conv2: bool = False,
     ):
         super().__init__()
         V, _, C = obs_shape
@@ -168,11 +170,16 @@ class StridedPolicy(nn.Module):
         self.recurrent = recurrent
         self.hidden = hidden
         self.n_actions = n_actions
-        self.channels, self.stride = channels, stride
+        self.channels, self.stride, self.embed_dim = channels, stride, embed
         self.side = (V - kernel) // stride + 1
         s = np.full(C, 1 / 255.0, np.float32) if scale is None else np.asarray(scale, np.float32)
         self.register_buffer("scale", torch.from_numpy(s).view(1, C, 1, 1), persistent=False)
-        self.conv = layer_init(nn.Conv2d(C, channels, kernel, stride=stride))
+        if embed:  # a per-cell layer (1x1 conv) before the stride
+            self.embed = layer_init(nn.Conv2d(C, embed, 1))
+        self.conv = layer_init(nn.Conv2d(embed or C, channels, kernel, stride=stride))
+        if conv2:  # a second conv at the strided resolution
+            self.conv2 = layer_init(nn.Conv2d(channels, channels, 3, padding=1))
+        self.has_conv2 = conv2
         self.fc = Dense(self.side * self.side * channels + n_self, hidden)
         if recurrent:
             self.gru_x = Dense(hidden, 3 * hidden, std=1.0)
@@ -191,9 +198,18 @@ class StridedPolicy(nn.Module):
         # [M, V, V, G, C] in memory is a channels_last [M, G*C, V, V] batch for a grouped conv
         x = grid.permute(1, 2, 3, 0, 4).contiguous().float()  # no copy for `ppo.members` views
         x = x.view(M, V, V, G * C).permute(0, 3, 1, 2)
-        w = (p["conv.weight"] * self.scale).flatten(0, 1)  # [G * channels, C, k, k]
+        if self.embed_dim:
+            w = (p["embed.weight"] * self.scale).flatten(0, 1)  # [G * embed, C, 1, 1]
+            x = torch.relu(torch.conv2d(x, w, p["embed.bias"].flatten(), groups=G))
+            w = p["conv.weight"].flatten(0, 1)
+        else:
+            w = (p["conv.weight"] * self.scale).flatten(0, 1)  # [G * channels, C, k, k]
         x = torch.conv2d(x, w, p["conv.bias"].flatten(), stride=self.stride, groups=G)
-        x = torch.relu(x).permute(0, 2, 3, 1)  # [M, side, side, G * channels]
+        x = torch.relu(x)
+        if self.has_conv2:
+            w = p["conv2.weight"].flatten(0, 1)
+            x = torch.relu(torch.conv2d(x, w, p["conv2.bias"].flatten(), padding=1, groups=G))
+        x = x.permute(0, 2, 3, 1)  # [M, side, side, G * channels]
         x = x.reshape(M, self.side * self.side, G, self.channels).permute(2, 0, 1, 3)
         x = torch.cat([x.reshape(G, M, -1), own], dim=2)
         return torch.relu(_affine(p, "fc", x))
@@ -250,6 +266,10 @@ POLICIES: dict[str, Callable[..., nn.Module]] = {
     "strided-v2": lambda *a, scale: StridedPolicy(*a, scale=scale),
     "conv-v1": lambda *a, scale: ConvPolicy(*a, scale=None),
     "conv-v1-scaled": lambda *a, scale: ConvPolicy(*a, scale=scale),
+    "x-embed": lambda *a, scale: StridedPolicy(*a, scale=scale, embed=a[3]),
+    "x-conv2": lambda *a, scale: StridedPolicy(*a, scale=scale, conv2=True),
+    "x-wide": lambda o, s, n, c, *a, scale: StridedPolicy(o, s, n, 2 * c, *a, scale=scale),
+    "x-embed-conv2": lambda *a, scale: StridedPolicy(*a, scale=scale, embed=a[3], conv2=True),
 }
 DEFAULT_POLICY = "strided-v2"
 
@@ -279,6 +299,11 @@ def count_macs(model: nn.Module) -> int:
     """Multiply-adds per sample of one forward step (dense and conv layers)."""
     if isinstance(model, StridedPolicy):
         macs = model.side * model.side * model.conv.weight.numel()
+        if model.embed_dim:
+            V = model.obs_shape[0]
+            macs += V * V * model.embed.weight.numel()
+        if model.has_conv2:
+            macs += model.side * model.side * model.conv2.weight.numel()
         macs += model.fc.weight.numel() + model.head.weight.numel()
         if model.recurrent:
             macs += model.gru_x.weight.numel() + model.gru_h.weight.numel()
@@ -432,17 +457,19 @@ class GroupAdam:
             keep = ok.view(-1, 1)
             self.t += keep
             grad = torch.where(keep, grad, torch.zeros_like(grad))
-        m = torch.lerp(self.m, grad, 1 - b1)
-        v = self.v * b2 + (1 - b2) * grad * grad
         t = self.t.clamp(min=1)
         step_size = (lr.view(-1, 1).double() / (1 - b1**t)).float()
         bc2_sqrt = torch.sqrt(1 - b2**t).float()
+        if keep is None:  # in place, one [G, P] temporary
+            self.m.lerp_(grad, 1 - b1)
+            self.v.mul_(b2).add_(torch.mul(grad, 1 - b2).mul_(grad))
+            update = self.v.sqrt().div_(bc2_sqrt).add_(self.eps)
+            torch.div(self.m, update, out=update)
+            self.flat.sub_(update.mul_(step_size))
+            return
+        m = torch.lerp(self.m, grad, 1 - b1)
+        v = self.v * b2 + (1 - b2) * grad * grad
         update = m / (v.sqrt() / bc2_sqrt + self.eps) * step_size
-        if keep is None:
-            self.m.copy_(m)
-            self.v.copy_(v)
-            self.flat.sub_(update)
-        else:
-            self.m.copy_(torch.where(keep, m, self.m))
-            self.v.copy_(torch.where(keep, v, self.v))
-            self.flat.sub_(torch.where(keep, update, torch.zeros_like(update)))
+        self.m.copy_(torch.where(keep, m, self.m))
+        self.v.copy_(torch.where(keep, v, self.v))
+        self.flat.sub_(torch.where(keep, update, torch.zeros_like(update)))
