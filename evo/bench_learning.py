@@ -70,9 +70,19 @@ def emit(**fields) -> None:
 
 
 def tasks() -> dict[str, tuple[WorldConfig, PPOConfig]]:
+    """``seeing`` (above); ``runs``: runs/population.yaml's world and ppo sections as they are
+    (one generation's training at the default learning rate: too short to show learning
+    above noise); ``runs-long``: the same world trained 4 times longer at learning rate 1e-3,
+    the middle (log scale) of the runs' learning_rate gene range, about what an individual's
+    weights receive over a few lamarckian generations."""
     runs_world = load_section(RUNS_YAML, "world", WorldConfig)
     runs_ppo = load_section(RUNS_YAML, "ppo", PPOConfig)
-    return {"seeing": (SEEING, SEEING_PPO), "runs": (runs_world, runs_ppo)}
+    long = {"total_timesteps": 4 * runs_ppo.total_timesteps, "learning_rate": 1e-3}
+    return {
+        "seeing": (SEEING, SEEING_PPO),
+        "runs": (runs_world, runs_ppo),
+        "runs-long": (runs_world, runs_ppo.model_copy(update=long)),
+    }
 
 
 def blind_comparison(
@@ -209,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("what", choices=["curves", "blind", "sweep-update"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--tasks", nargs="+", default=["seeing", "runs"])
+    ap.add_argument("--tasks", nargs="+", default=["seeing", "runs", "runs-long"])
     ap.add_argument("--policies", nargs="+", default=[DEFAULT_POLICY, "conv-v1"])
     ap.add_argument("--last", type=int, default=5, help="updates averaged for a final level")
     ap.add_argument(

@@ -1,6 +1,9 @@
 """PPO: networks and modes agree, the optimiser is Adam per individual, the NaN guard holds,
 trials are pure functions. (Learning that needs sight: test_learning.py.)"""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -229,3 +232,22 @@ def test_a_one_thread_trial_keeps_torch_on_one_thread_across_world_steps():
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     train(EASY, quick(torch_threads=1), seed=0)
     assert torch.get_num_threads() == 1  # the world's Numba steps did not reset it
+
+
+def test_a_one_thread_trial_in_a_fresh_process_runs_torch_on_one_thread():
+    """Numba's thread pool, launched by the first world step of a process, must not hand
+    torch its own thread count (the case the test above cannot see: its pool is running)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from evo.ppo import train\n"
+        "from tests.test_ppo import EASY, quick\n"
+        "train(EASY, quick(torch_threads=1), seed=0)\n"
+        "print(torch.get_num_threads())\n"
+    )
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=Path(__file__).resolve().parent.parent, check=True)  # fmt: skip
+    assert out.stdout.split()[-1] == "1"
