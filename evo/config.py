@@ -46,7 +46,7 @@ class PPOConfig(Strict):
     hidden: int = Field(128, ge=8, description="width of the torso")
     channels: int = Field(32, ge=4, description="conv channels")
     policy: str = Field(
-        "strided-v3", description="network by name, from evo.policy.POLICIES (conv-v1: the first)"
+        "strided-v2", description="network by name, from evo.policy.POLICIES (conv-v1: the first)"
     )
     recurrent: bool = Field(False, description="add a GRU core (in-context learning)")
     stagger_start: bool = Field(

@@ -4,15 +4,15 @@ A policy is one agent's network over the uint8 observation planes (channels last
 world writes them) plus the own-state vector, with an optional GRU core and actor and critic
 heads. `POLICIES` names every network; `make_policy` builds the one a `PPOConfig` names:
 
-- ``strided-v3`` (default): each channel scaled by its own maximum (`world.encoding`), a
-  per-cell layer (1x1 conv, `channels` wide) that can combine a cell's small-integer
-  channels before anything is mixed across cells, one 3x3 conv with stride 2, then a dense
-  layer: about 110k multiply-adds per sample at channels 16 / hidden 64. As sample-efficient
-  as conv-v1 on the seeing task and the runs' world (README, "Learning"), at a third of its
-  multiply-adds.
-- ``strided-v2``: the same without the per-cell layer (74k multiply-adds; less
-  sample-efficient). Both are written for stacked weights (`batched_step`): grouped convs
-  and a few batched matmuls run every individual's own network at once.
+- ``strided-v2`` (default): each channel scaled by its own maximum (`world.encoding`), one
+  3x3 conv with stride 2, then a dense layer: about 75k multiply-adds per sample at channels
+  16 / hidden 64. Faster than conv-v1, less sample-efficient (README, "Learning").
+- ``strided-v3``: strided-v2 with a per-cell layer first (1x1 conv, `channels` wide), which
+  can combine a cell's small-integer channels before anything is mixed across cells; 110k
+  multiply-adds. As sample-efficient as conv-v1 on the seeing task and the runs' world, but
+  measured only ~1.6x faster than it, so not the default.
+  Both are written for stacked weights (`batched_step`): grouped convs and a few batched
+  matmuls run every individual's own network at once.
 - ``conv-v1``: the first network, kept unchanged so old checkpoints load and both can be
   measured side by side: every plane divided by 255, a 3x3 conv at full resolution, a
   strided conv, a dense layer; run over individuals with `torch.func.vmap`.
@@ -261,13 +261,12 @@ class StridedPolicy(nn.Module):
 
 # name -> builder(obs_shape, n_self, n_actions, channels, hidden, recurrent, scale)
 POLICIES: dict[str, Callable[..., nn.Module]] = {
-    "strided-v3": lambda *a, scale: StridedPolicy(*a, scale=scale, embed=a[3]),
     "strided-v2": lambda *a, scale: StridedPolicy(*a, scale=scale),
+    "strided-v3": lambda *a, scale: StridedPolicy(*a, scale=scale, embed=a[3]),
     "conv-v1": lambda *a, scale: ConvPolicy(*a, scale=None),
     "conv-v1-scaled": lambda *a, scale: ConvPolicy(*a, scale=scale),
-    "x-embed": lambda *a, scale: StridedPolicy(*a, scale=scale, embed=a[3]),  # TEMP alias
 }
-DEFAULT_POLICY = "strided-v3"
+DEFAULT_POLICY = "strided-v2"
 
 
 def check_policy_name(name: str) -> str:

@@ -144,7 +144,7 @@ def test_group_adam_equals_torch_adam_run_on_each_individual_alone():
 
 
 def test_an_unknown_policy_name_lists_the_known_ones():
-    known = "known: strided-v3, strided-v2, conv-v1"
+    known = "known: strided-v2, strided-v3, conv-v1"
     with pytest.raises(ValueError, match=f"unknown policy 'conv-v9'; {known}"):
         PPOConfig(policy="conv-v9")
 
