@@ -2,6 +2,7 @@
 
     python -m evo.bench_learning curves --seeds 0 1 2      # sample efficiency, both policies
     python -m evo.bench_learning blind --seeds 0 1 2       # does the policy use what it sees?
+    python -m evo.bench_learning sweep-update --seeds 0 1 2  # epochs x minibatches
 
 ``curves``: hearts per agent-episode against agent-steps for each policy on the same tasks
 and seeds (``seeing`` below and runs/population.yaml's world and ppo sections), then, per
@@ -11,6 +12,12 @@ agent-steps each policy needs to reach it.
 ``blind``: trains on the seeing task and scores, on the same fresh episodes, the trained
 policy, the same policy with its observation planes zeroed, a blind actor drawing from the
 trained policy's own action frequencies, and uniformly random actions.
+
+``sweep-update``: for each (update_epochs, num_minibatches) pair, on the same task and seeds,
+the final level (hearts per agent-episode, mean of the last updates, median over seeds) and
+the agent-steps to reach the first pair's final level; then the pairs' training speed,
+measured in alternating rounds in this process (so under one load), and from both the
+wall-seconds each pair needs to reach that level.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evo.bench import one_run
 from evo.checkpoint import Checkpoint
 from evo.config import PPOConfig
 from evo.evaluate import FrequencyActor, PolicyActor, play_episodes
@@ -62,9 +70,19 @@ def emit(**fields) -> None:
 
 
 def tasks() -> dict[str, tuple[WorldConfig, PPOConfig]]:
+    """``seeing`` (above); ``runs``: runs/population.yaml's world and ppo sections as they are
+    (one generation's training at the default learning rate: too short to show learning
+    above noise); ``runs-long``: the same world trained 4 times longer at learning rate 1e-3,
+    the middle (log scale) of the runs' learning_rate gene range, about what an individual's
+    weights receive over a few lamarckian generations."""
     runs_world = load_section(RUNS_YAML, "world", WorldConfig)
     runs_ppo = load_section(RUNS_YAML, "ppo", PPOConfig)
-    return {"seeing": (SEEING, SEEING_PPO), "runs": (runs_world, runs_ppo)}
+    long = {"total_timesteps": 4 * runs_ppo.total_timesteps, "learning_rate": 1e-3}
+    return {
+        "seeing": (SEEING, SEEING_PPO),
+        "runs": (runs_world, runs_ppo),
+        "runs-long": (runs_world, runs_ppo.model_copy(update=long)),
+    }
 
 
 def blind_comparison(
@@ -141,16 +159,82 @@ def curves(names: list[str], policies: list[str], seeds: list[int], last: int) -
             )
 
 
+def sweep_update(
+    task: str, pairs: list[tuple[int, int]], seeds: list[int], last: int, rounds: int
+) -> None:
+    """Sample efficiency and speed of each (epochs, minibatches) pair; see the docstring."""
+    world, base = tasks()[task]
+    finals: dict[tuple, list[float]] = {p: [] for p in pairs}
+    runs: dict[tuple, list[list[dict]]] = {p: [] for p in pairs}
+    for seed in seeds:
+        for pair in pairs:
+            cfg = base.model_copy(update={"update_epochs": pair[0], "num_minibatches": pair[1]})
+            curve = train(world, cfg, seed=seed).curve
+            runs[pair].append(curve)
+            finals[pair].append(
+                float(np.mean([r["hearts_per_agent_episode"] for r in curve[-last:]]))
+            )
+            emit(
+                bench="sweep_curve",
+                task=task,
+                epochs=pair[0],
+                minibatches=pair[1],
+                seed=seed,
+                agent_steps=[r["agent_steps"] for r in curve],
+                hearts_per_agent_episode=[round(r["hearts_per_agent_episode"], 3) for r in curve],
+                final=round(finals[pair][-1], 3),
+            )
+    speeds: dict[tuple, list[float]] = {p: [] for p in pairs}
+    for _ in range(rounds):
+        for pair in pairs:
+            cfg = base.model_copy(update={"update_epochs": pair[0], "num_minibatches": pair[1]})
+            speeds[pair].append(one_run(world, cfg, updates=3)["agent_steps_per_s"])
+    level = statistics.median(finals[pairs[0]])
+    for pair in pairs:
+        at = [reach(c, level) for c in runs[pair]]
+        speed = max(speeds[pair])
+        emit(
+            bench="sweep",
+            task=task,
+            epochs=pair[0],
+            minibatches=pair[1],
+            policy=base.policy,
+            seeds=seeds,
+            final_median=round(statistics.median(finals[pair]), 3),
+            finals=[round(f, 3) for f in finals[pair]],
+            level=round(level, 3),
+            agent_steps_to_level=at,
+            agent_steps_per_s_best=round(speed),
+            speed_vs_first=round(speed / max(speeds[pairs[0]]), 2),
+            seconds_to_level=[None if a is None else round(a / speed, 1) for a in at],
+            final_per_train_second=round(
+                statistics.median(finals[pair]) / (runs[pair][0][-1]["agent_steps"] / speed), 4
+            ),
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
         prog="python -m evo.bench_learning", description=__doc__.split("\n")[0]
     )
-    ap.add_argument("what", choices=["curves", "blind"])
+    ap.add_argument("what", choices=["curves", "blind", "sweep-update"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--tasks", nargs="+", default=["seeing", "runs"])
+    ap.add_argument("--tasks", nargs="+", default=["seeing", "runs", "runs-long"])
     ap.add_argument("--policies", nargs="+", default=[DEFAULT_POLICY, "conv-v1"])
     ap.add_argument("--last", type=int, default=5, help="updates averaged for a final level")
+    ap.add_argument(
+        "--pairs",
+        nargs="+",
+        default=["4x4", "2x4", "1x4", "2x2", "4x2", "2x1"],
+        help="sweep-update: EPOCHSxMINIBATCHES, the first is the reference",
+    )
+    ap.add_argument("--rounds", type=int, default=3, help="sweep-update: speed rounds")
     args = ap.parse_args(argv)
+    if args.what == "sweep-update":
+        pairs = [tuple(int(v) for v in p.split("x")) for p in args.pairs]
+        for task in args.tasks:
+            sweep_update(task, pairs, args.seeds, args.last, args.rounds)
+        return
     if args.what == "curves":
         curves(args.tasks, args.policies, args.seeds, args.last)
         return

@@ -5,9 +5,14 @@ world writes them) plus the own-state vector, with an optional GRU core and acto
 heads. `POLICIES` names every network; `make_policy` builds the one a `PPOConfig` names:
 
 - ``strided-v2`` (default): each channel scaled by its own maximum (`world.encoding`), one
-  3x3 conv with stride 2, then a dense layer. It is written for stacked weights
-  (`batched_step`): one grouped conv and a few batched matmuls run every individual's own
-  network at once, about 75k multiply-adds per sample at channels 16 / hidden 64.
+  3x3 conv with stride 2, then a dense layer: about 75k multiply-adds per sample at channels
+  16 / hidden 64. Faster than conv-v1, less sample-efficient (README, "Learning").
+- ``strided-v3``: strided-v2 with a per-cell layer first (1x1 conv, `channels` wide), which
+  can combine a cell's small-integer channels before anything is mixed across cells; 110k
+  multiply-adds. As sample-efficient as conv-v1 on the seeing task and the runs' world, but
+  measured only ~1.6x faster than it, so not the default.
+  Both are written for stacked weights (`batched_step`): grouped convs and a few batched
+  matmuls run every individual's own network at once.
 - ``conv-v1``: the first network, kept unchanged so old checkpoints load and both can be
   measured side by side: every plane divided by 255, a 3x3 conv at full resolution, a
   strided conv, a dense layer; run over individuals with `torch.func.vmap`.
@@ -141,13 +146,14 @@ def _affine(p: dict, name: str, x: torch.Tensor) -> torch.Tensor:
 
 
 class StridedPolicy(nn.Module):
-    """strided-v2: per-channel scaled planes, one strided 3x3 conv, a dense layer, heads.
+    """strided-v2 / -v3: per-channel scaled planes, (v3: a per-cell 1x1 conv, `embed` wide,)
+    one strided 3x3 conv, a dense layer, heads.
 
     `batched_step` / `batched_unroll` run G networks at once with stacked weights: the conv
     as one grouped convolution (group g = individual g), the dense layers as batched
     matmuls (`torch.baddbmm`, weights stored [in, out]); `forward` / `unroll` run this one
-    network through the same code (G = 1). The per-channel scale is folded into the conv
-    weights at use time, which equals scaling the input (same outputs, same gradients)."""
+    network through the same code (G = 1). The per-channel scale is folded into the first
+    conv's weights at use time, which equals scaling the input (same outputs, same gradients)."""
 
     def __init__(
         self,
@@ -160,6 +166,7 @@ class StridedPolicy(nn.Module):
         scale: np.ndarray | None = None,
         kernel: int = 3,
         stride: int = 2,
+        embed: int = 0,
     ):
         super().__init__()
         V, _, C = obs_shape
@@ -167,11 +174,13 @@ class StridedPolicy(nn.Module):
         self.recurrent = recurrent
         self.hidden = hidden
         self.n_actions = n_actions
-        self.channels, self.stride = channels, stride
+        self.channels, self.stride, self.embed_dim = channels, stride, embed
         self.side = (V - kernel) // stride + 1
         s = np.full(C, 1 / 255.0, np.float32) if scale is None else np.asarray(scale, np.float32)
         self.register_buffer("scale", torch.from_numpy(s).view(1, C, 1, 1), persistent=False)
-        self.conv = layer_init(nn.Conv2d(C, channels, kernel, stride=stride))
+        if embed:  # a per-cell layer (1x1 conv) before the stride
+            self.embed = layer_init(nn.Conv2d(C, embed, 1))
+        self.conv = layer_init(nn.Conv2d(embed or C, channels, kernel, stride=stride))
         self.fc = Dense(self.side * self.side * channels + n_self, hidden)
         if recurrent:
             self.gru_x = Dense(hidden, 3 * hidden, std=1.0)
@@ -190,7 +199,12 @@ class StridedPolicy(nn.Module):
         # [M, V, V, G, C] in memory is a channels_last [M, G*C, V, V] batch for a grouped conv
         x = grid.permute(1, 2, 3, 0, 4).contiguous().float()  # no copy for `ppo.members` views
         x = x.view(M, V, V, G * C).permute(0, 3, 1, 2)
-        w = (p["conv.weight"] * self.scale).flatten(0, 1)  # [G * channels, C, k, k]
+        if self.embed_dim:
+            w = (p["embed.weight"] * self.scale).flatten(0, 1)  # [G * embed, C, 1, 1]
+            x = torch.relu(torch.conv2d(x, w, p["embed.bias"].flatten(), groups=G))
+            w = p["conv.weight"].flatten(0, 1)
+        else:
+            w = (p["conv.weight"] * self.scale).flatten(0, 1)  # [G * channels, C, k, k]
         x = torch.conv2d(x, w, p["conv.bias"].flatten(), stride=self.stride, groups=G)
         x = torch.relu(x).permute(0, 2, 3, 1)  # [M, side, side, G * channels]
         x = x.reshape(M, self.side * self.side, G, self.channels).permute(2, 0, 1, 3)
@@ -247,6 +261,7 @@ class StridedPolicy(nn.Module):
 # name -> builder(obs_shape, n_self, n_actions, channels, hidden, recurrent, scale)
 POLICIES: dict[str, Callable[..., nn.Module]] = {
     "strided-v2": lambda *a, scale: StridedPolicy(*a, scale=scale),
+    "strided-v3": lambda *a, scale: StridedPolicy(*a, scale=scale, embed=a[3]),
     "conv-v1": lambda *a, scale: ConvPolicy(*a, scale=None),
     "conv-v1-scaled": lambda *a, scale: ConvPolicy(*a, scale=scale),
 }
@@ -278,6 +293,9 @@ def count_macs(model: nn.Module) -> int:
     """Multiply-adds per sample of one forward step (dense and conv layers)."""
     if isinstance(model, StridedPolicy):
         macs = model.side * model.side * model.conv.weight.numel()
+        if model.embed_dim:
+            V = model.obs_shape[0]
+            macs += V * V * model.embed.weight.numel()
         macs += model.fc.weight.numel() + model.head.weight.numel()
         if model.recurrent:
             macs += model.gru_x.weight.numel() + model.gru_h.weight.numel()
@@ -431,17 +449,19 @@ class GroupAdam:
             keep = ok.view(-1, 1)
             self.t += keep
             grad = torch.where(keep, grad, torch.zeros_like(grad))
-        m = torch.lerp(self.m, grad, 1 - b1)
-        v = self.v * b2 + (1 - b2) * grad * grad
         t = self.t.clamp(min=1)
         step_size = (lr.view(-1, 1).double() / (1 - b1**t)).float()
         bc2_sqrt = torch.sqrt(1 - b2**t).float()
+        if keep is None:  # in place, one [G, P] temporary
+            self.m.lerp_(grad, 1 - b1)
+            self.v.mul_(b2).add_(torch.mul(grad, 1 - b2).mul_(grad))
+            update = self.v.sqrt().div_(bc2_sqrt).add_(self.eps)
+            torch.div(self.m, update, out=update)
+            self.flat.sub_(update.mul_(step_size))
+            return
+        m = torch.lerp(self.m, grad, 1 - b1)
+        v = self.v * b2 + (1 - b2) * grad * grad
         update = m / (v.sqrt() / bc2_sqrt + self.eps) * step_size
-        if keep is None:
-            self.m.copy_(m)
-            self.v.copy_(v)
-            self.flat.sub_(update)
-        else:
-            self.m.copy_(torch.where(keep, m, self.m))
-            self.v.copy_(torch.where(keep, v, self.v))
-            self.flat.sub_(torch.where(keep, update, torch.zeros_like(update)))
+        self.m.copy_(torch.where(keep, m, self.m))
+        self.v.copy_(torch.where(keep, v, self.v))
+        self.flat.sub_(torch.where(keep, update, torch.zeros_like(update)))

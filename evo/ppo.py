@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import torch
 
@@ -313,6 +314,10 @@ def train(
     gives G state dicts to start from (else fresh weights from `seed`)."""
     # -- setup -----------------------------------------------------------------------------
     device = resolve_device(ppo.device)
+    # Numba's OpenMP pool, on its first launch in a process, sets the OpenMP thread count it
+    # shares with torch to all cores; launch it before torch's count is set, or a one-thread
+    # trial's torch runs two-thread parallel regions (idle-waiting, slow under load).
+    numba.get_num_threads()
     torch.set_num_threads(ppo.torch_threads)
     N, B, T = world_cfg.n_agents, ppo.num_envs, ppo.num_steps
     G = N if ppo.mode == "individual" else 1

@@ -24,3 +24,21 @@ def test_bench_prints_both_policies_side_by_side_with_their_costs(capsys):
 def test_bench_refuses_an_unknown_policy():
     with pytest.raises(SystemExit):
         bench.main(["--policies", "conv-v9"])
+
+
+def test_update_sweep_reports_each_pair_against_the_first(capsys, monkeypatch):
+    from evo import bench_learning
+    from evo.config import PPOConfig
+    from world.config import WorldConfig
+
+    tiny = WorldConfig(n_agents=2, width=7, height=7, max_steps=16)
+    ppo = PPOConfig(total_timesteps=2 * 8 * 3, num_envs=2, num_steps=8, channels=4, hidden=8)
+    monkeypatch.setattr(bench_learning, "tasks", lambda: {"tiny": (tiny, ppo)})
+    bench_learning.main(["sweep-update", "--tasks", "tiny", "--pairs", "2x2", "1x1",
+                         "--seeds", "0", "--rounds", "1", "--last", "2"])  # fmt: skip
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    sweep = {(x["epochs"], x["minibatches"]): x for x in lines if x["bench"] == "sweep"}
+    assert set(sweep) == {(2, 2), (1, 1)}
+    assert sweep[(2, 2)]["speed_vs_first"] == 1.0
+    assert all(x["agent_steps_per_s_best"] > 0 for x in sweep.values())
+    assert len([x for x in lines if x["bench"] == "sweep_curve"]) == 2

@@ -1,6 +1,9 @@
 """PPO: networks and modes agree, the optimiser is Adam per individual, the NaN guard holds,
 trials are pure functions. (Learning that needs sight: test_learning.py.)"""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -141,7 +144,8 @@ def test_group_adam_equals_torch_adam_run_on_each_individual_alone():
 
 
 def test_an_unknown_policy_name_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown policy 'conv-v9'; known: strided-v2, conv-v1"):
+    known = "known: strided-v2, strided-v3, conv-v1"
+    with pytest.raises(ValueError, match=f"unknown policy 'conv-v9'; {known}"):
         PPOConfig(policy="conv-v9")
 
 
@@ -247,3 +251,22 @@ def test_the_learner_sizes_itself_for_the_optional_features(policy):
     assert cfg.n_actions == EASY.n_actions + 6
     r = run_trial({}, [1, 2], cfg, quick(policy=policy), KinshipConfig(), seed=0)
     assert r.fitness.shape == (2,)
+
+
+def test_a_one_thread_trial_in_a_fresh_process_runs_torch_on_one_thread():
+    """Numba's thread pool, launched by the first world step of a process, must not hand
+    torch its own thread count (the case the test above cannot see: its pool is running)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from evo.ppo import train\n"
+        "from tests.test_ppo import EASY, quick\n"
+        "train(EASY, quick(torch_threads=1), seed=0)\n"
+        "print(torch.get_num_threads())\n"
+    )
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=Path(__file__).resolve().parent.parent, check=True)  # fmt: skip
+    assert out.stdout.split()[-1] == "1"
