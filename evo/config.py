@@ -175,6 +175,18 @@ class EvolutionConfig(Strict):
     )
     stdev_init: float = Field(0.25, gt=0, description="cmaes/pgpe: initial spread, share of range")
     checkpoint_top: int = Field(2, ge=0, description="checkpoints of the best kept per generation")
+    keep_checkpoints_every: int = Field(
+        1,
+        ge=1,
+        description="keep the checkpoints of every N-th generation (and of the last); those of "
+        "the others are deleted once the next generation is committed",
+    )
+    keep_weights_every: int = Field(
+        0,
+        ge=0,
+        description="lamarckian: keep weights/g*.pt (every individual's trained weights) of "
+        "every N-th generation too; 0: only the last generation's (what --resume needs)",
+    )
 
 
 class RunConfig(Strict):

@@ -39,7 +39,7 @@ from evo.ga import next_generation
 from evo.genome import Genome
 from evo.lineage import Lineage
 from evo.trial import TrialResult, derived_rng, derived_seed, run_trial
-from kinevo.faults import atomic_save
+from kinevo.faults import atomic_save, atomic_write_text, remove
 from kinship.pedigree import Pedigree
 from kinship.structures import build_kinship
 from world.layout import COUNTERS
@@ -50,6 +50,11 @@ logging.getLogger("evotorch").setLevel(logging.WARNING)  # its per-problem INFO 
 # A task that raises is rerun this many times before the run stops (a worker that dies is
 # handled by Dask: its tasks move to other workers, up to `distributed.scheduler.allowed-failures`).
 TRIAL_RETRIES = 2
+
+
+# The resume snapshot (DIR/state/resume.json), and the lineage fields it holds.
+STATE_FORMAT = "kinevo-resume-1"
+LINEAGE_FIELDS = ("uid", "parent_a", "parent_b", "born", "source")
 
 
 class TrialFailed(RuntimeError):
@@ -85,15 +90,21 @@ class _GenerationProblem(Problem):
 
 
 class Evolution:
-    def __init__(self, cfg: RunConfig, out: Path, client, log=print, progress: bool = True):
+    def __init__(
+        self, cfg: RunConfig, out: Path, client, log=print, progress: bool = True, trial=run_trial
+    ):
+        """trial: the task each trial runs, `run_trial`'s signature and result (a stub for
+        evo.bench_scale); it must be importable by the workers."""
         self.cfg = cfg
+        self.trial = trial
         self.out = Path(out)
         self.archive = self.out / "archive.zarr"
         self.client = client
         self.log = log
         self.progress = progress
         self.genome = Genome(cfg.genes)
-        self.pedigree = Pedigree()
+        # only pedigree kinship reads the pedigree
+        self.pedigree = Pedigree() if cfg.kinship.kind == "pedigree" else None
         self.generation = 0
         self.done = complete_generations(self.archive)
         self.lineage = Lineage.founders(np.arange(cfg.population.size), 0)
@@ -109,9 +120,15 @@ class Evolution:
         problem = _GenerationProblem(self, len(self.genome), cfg.evolution.algorithm == "ga")
         if cfg.evolution.algorithm == "ga":
             u = self.genome.initial(P, derived_rng(cfg.seed, 0, 1))
-            next_uid = P
-            for g in range(G):
+            next_uid, start = P, 0
+            resumed = self._load_state()
+            if resumed is not None:
+                start, u, self.lineage, next_uid = resumed
+                self._jump_to(start)
+            for g in range(start, G):
                 self.generation = g
+                if g > start:
+                    self._save_state(g, u, next_uid)
                 batch = SolutionBatch(problem, popsize=P, empty=True)
                 batch.set_values(torch.as_tensor(u))
                 problem.evaluate(batch)
@@ -158,6 +175,8 @@ class Evolution:
         return fitness
 
     def _update_pedigree(self, lin: Lineage) -> None:
+        if self.pedigree is None:
+            return
         new = [k for k, x in enumerate(lin.uid) if int(x) not in self.pedigree]
         if new:
             self.pedigree.add(
@@ -196,7 +215,7 @@ class Evolution:
             init = self._initial_states(g, lin.source[members])
             futures.append(
                 self.client.submit(
-                    run_trial,
+                    self.trial,
                     genes={n: genes[members, k] for k, n in enumerate(names)},
                     uids=uids,
                     world=cfg.world,
@@ -326,6 +345,7 @@ class Evolution:
         t_write = time.perf_counter()
         append_generation(self.archive, ds, attrs)
         self.mates = mate
+        self._prune(g)
         self._report(g, ds.isel(generation=0))
         self.rows[-1]["timing"] = {
             "generation_s": seconds,
@@ -334,6 +354,80 @@ class Evolution:
             "trials": len(results),
         }
         return fitness
+
+    # -- resume in constant time (GA) ---------------------------------------------------------
+    @property
+    def state_path(self) -> Path:
+        return self.out / "state" / "resume.json"
+
+    def _save_state(self, g: int, u: np.ndarray, next_uid: int) -> None:
+        """The GA's state at the start of generation g (generations 0..g-1 committed): its
+        search points, lineage and next uid, as JSON (floats round-trip exactly)."""
+        lin = self.lineage
+        state = {
+            "format": STATE_FORMAT,
+            "fingerprint": config_fingerprint(self.cfg),
+            "generation": g,
+            "search_point": u.tolist(),
+            "next_uid": int(next_uid),
+            **{k: getattr(lin, k).tolist() for k in LINEAGE_FIELDS},
+        }
+        atomic_write_text(self.state_path, json.dumps(state))
+
+    def _load_state(self) -> tuple[int, np.ndarray, Lineage, int] | None:
+        """(generation, search points, lineage, next uid) of the snapshot to continue from, or
+        None to replay from generation 0 (no snapshot, another config, or a snapshot ahead of
+        the archive). The snapshot may lag the archive by a generation (killed between the
+        commit and the snapshot): those generations are replayed from the archive."""
+        if self.done == 0 or not self.state_path.exists():
+            return None
+        try:
+            state = json.loads(self.state_path.read_text())
+            ok = (
+                state.get("format") == STATE_FORMAT
+                and state.get("fingerprint") == config_fingerprint(self.cfg)
+                and 1 <= int(state["generation"]) <= self.done
+            )
+            if not ok:
+                return None
+            u = np.array(state["search_point"], np.float64)
+            lin = Lineage(**{k: np.array(state[k], np.int64) for k in LINEAGE_FIELDS})
+        except (ValueError, KeyError, TypeError):  # unreadable: replay instead
+            return None
+        if u.shape != (self.cfg.population.size, len(self.genome)):
+            return None
+        return int(state["generation"]), u, lin, int(state["next_uid"])
+
+    def _jump_to(self, g: int) -> None:
+        """Rebuild what generation g needs from generations 0..g-1 without replaying them:
+        the pedigree (pedigree kinship only) from the archive's uid and parents, added and
+        retired generation by generation through Pedigree's public add/retire, so it is the
+        pedigree the uninterrupted run has whatever Pedigree keeps inside; the inherited
+        weights from generation g-1's weights file (the last committed generation's; a
+        snapshot behind the archive replays the rest); and generation g-1's progress row."""
+        from evo.archive import open_archive
+
+        ds = open_archive(self.archive)
+        if self.pedigree is not None:
+            uid, pa, pb, born = (
+                ds[k].isel(generation=slice(0, g)).values
+                for k in ("uid", "parent_a", "parent_b", "born")
+            )
+            for k in range(g):
+                self.generation = k
+                self._update_pedigree(
+                    Lineage(uid[k], pa[k], pb[k], born[k], uid[k])  # source: unused here
+                )
+        last = ds.isel(generation=g - 1).load()
+        self.mates = last.mate.values.astype(np.int64)
+        if self.cfg.evolution.inheritance == "lamarckian" and g == self.done:
+            self.weights = self._load_weights(g - 1)  # else the replay loads later ones
+        self._report(g - 1, last, replayed=True)
+
+    def _load_weights(self, g: int) -> dict[int, dict]:
+        path = self.out / "weights" / f"g{g}.pt"
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+        return {int(k): v for k, v in stored.items()}
 
     def _replay(self, g: int, u: np.ndarray) -> np.ndarray:
         ds = read_generation(self.archive, g)
@@ -346,10 +440,8 @@ class Evolution:
                 "seed; refusing to mix runs"
             )
         self.mates = ds.mate.values.astype(np.int64)
-        if self.cfg.evolution.inheritance == "lamarckian":
-            path = self.out / "weights" / f"g{g}.pt"
-            stored = torch.load(path, map_location="cpu", weights_only=True)
-            self.weights = {int(k): v for k, v in stored.items()}
+        if self.cfg.evolution.inheritance == "lamarckian" and g == self.done - 1:
+            self.weights = self._load_weights(g)  # the next generation starts from these
         self._report(g, ds, replayed=True)
         return ds.fitness.values
 
@@ -381,6 +473,23 @@ class Evolution:
                 fitness=float(fitness[k]),
             )
 
+    # -- retention -----------------------------------------------------------------------------
+    def _prune(self, g: int) -> None:
+        """Generation g is committed: delete the weights files (weights/g*.pt) and checkpoints
+        of earlier generations but every `keep_weights_every`-th and `keep_checkpoints_every`-th.
+        --resume needs only the last committed generation's weights."""
+        ev = self.cfg.evolution
+        for folder, pattern, every in (
+            ("weights", "g*.pt", ev.keep_weights_every),
+            ("checkpoints", "g*_uid*", ev.keep_checkpoints_every),
+        ):
+            if every == 1:
+                continue
+            for path in sorted((self.out / folder).glob(pattern)):
+                k = _generation_of(path.name.split("_")[0].removesuffix(".pt"))
+                if k is not None and k < g and not (every and k % every == 0):
+                    remove(path)
+
     def _report(self, g: int, ds: xr.Dataset, replayed: bool = False) -> None:
         """One progress row and log line from one archived generation (no generation axis)."""
         fitness, counters = ds.fitness.values, ds.counters
@@ -400,6 +509,12 @@ class Evolution:
             f"mean {row['mean']:.3f} | {genes_txt} | bonds {row['bonds']} "
             f"attacks {row['attacks']} shared {row['energy_shared']}"
         )
+
+
+def _generation_of(stem: str) -> int | None:
+    """12 for 'g12' or 'g0012'; None for a name of another form."""
+    digits = stem[1:]
+    return int(digits) if stem.startswith("g") and digits.isdigit() else None
 
 
 def package_versions() -> dict[str, str]:

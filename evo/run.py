@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
                 "Use another --out, or --force to replace it"
             )
         if args.force and not (args.resume and same):
-            for sub in ("archive.zarr", "checkpoints", "weights"):
+            for sub in ("archive.zarr", "checkpoints", "weights", "state"):
                 shutil.rmtree(out / sub, ignore_errors=True)
     try:
         _check_writable(out)

@@ -1,7 +1,8 @@
 """Fault injection for the reliability tests: inert unless an environment variable asks.
 
-Every file a run writes (each Zarr key of the archive, each weights or checkpoint file) goes
-through `before_write(label)`, so a test can make the k-th write of a process fail:
+Every file a run writes or deletes (each Zarr key of the archive, each weights, checkpoint or
+snapshot file, each pruned file) goes through `before_write(label)`, so a test can make the
+k-th write of a process fail:
 
     KINEVO_FAULT_WRITE="7:kill"     SIGKILL this process just before its 7th write
     KINEVO_FAULT_WRITE="7:enospc"   the 7th and every later write fails: disk full
@@ -98,3 +99,10 @@ def atomic_save(obj, path: str | Path) -> None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     _replace(path, lambda tmp: tmp.write_text(text))
+
+
+def remove(path: str | Path) -> None:
+    """Delete a file of the run (counted as a write; a missing file is no error)."""
+    path = Path(path)
+    before_write(f"delete:{path.name}")
+    path.unlink(missing_ok=True)
