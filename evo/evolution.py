@@ -38,8 +38,16 @@ from evo.config import RunConfig
 from evo.ga import next_generation
 from evo.genome import Genome
 from evo.lineage import Lineage
-from evo.trial import TrialResult, derived_rng, derived_seed, run_trial
-from kinevo.faults import atomic_save, atomic_write_text, remove
+from evo.trial import (
+    TrialResult,
+    derived_rng,
+    derived_seed,
+    load_weights,
+    run_trial,
+    save_weights,
+    trial_task,
+)
+from kinevo.faults import atomic_write_text, remove
 from kinship.pedigree import Pedigree
 from kinship.structures import build_kinship
 from world.layout import COUNTERS
@@ -109,7 +117,9 @@ class Evolution:
         self.done = complete_generations(self.archive)
         self.lineage = Lineage.founders(np.arange(cfg.population.size), 0)
         self.mates = np.full(cfg.population.size, -1, np.int64)
-        self.weights: dict[int, dict] = {}  # uid -> state dict (policy inheritance)
+        # uid -> where its weights are (policy inheritance): a WeightsRef relative to `out`,
+        # or a state dict
+        self.weights: dict[int, object] = {}
         self.rows: list[dict] = []
         self.run_id = run_id(cfg)
 
@@ -213,9 +223,16 @@ class Evolution:
                 uids.tolist(),
             )
             init = self._initial_states(g, lin.source[members])
+            if init and isinstance(init[0], tuple):  # references, for the worker to read
+                init = [(str(self.out.resolve() / path), group) for path, group in init]
             futures.append(
                 self.client.submit(
+                    trial_task,
                     self.trial,
+                    init_weights=init,
+                    weights_to=str(self._weights_dir(g).resolve() / f"t{t}.pt")
+                    if want_weights
+                    else None,
                     genes={n: genes[members, k] for k, n in enumerate(names)},
                     uids=uids,
                     world=cfg.world,
@@ -223,8 +240,6 @@ class Evolution:
                     kinship=cfg.kinship,
                     seed=seed,
                     kinship_matrix=K,
-                    init_states=init,
-                    return_weights=want_weights,
                     fitness=cfg.fitness,
                     key=f"trial-{self.run_id}-g{g}-t{t}",
                     pure=False,
@@ -424,10 +439,10 @@ class Evolution:
             self.weights = self._load_weights(g - 1)  # else the replay loads later ones
         self._report(g - 1, last, replayed=True)
 
-    def _load_weights(self, g: int) -> dict[int, dict]:
-        path = self.out / "weights" / f"g{g}.pt"
-        stored = torch.load(path, map_location="cpu", weights_only=True)
-        return {int(k): v for k, v in stored.items()}
+    def _load_weights(self, g: int) -> dict[int, tuple[str, int]]:
+        """Generation g's weights index: uid -> (file relative to the run folder, group)."""
+        index = json.loads((self.out / "weights" / f"g{g}.json").read_text())
+        return {int(u): (path, int(slot)) for u, (path, slot) in index.items()}
 
     def _replay(self, g: int, u: np.ndarray) -> np.ndarray:
         ds = read_generation(self.archive, g)
@@ -445,28 +460,42 @@ class Evolution:
         self._report(g, ds, replayed=True)
         return ds.fitness.values
 
+    def _weights_dir(self, g: int) -> Path:
+        return self.out / "weights" / f"g{g}"
+
     def _keep_weights(self, g, trials, results, fitness, genes, best_trial) -> None:
-        """Keep each individual's trained weights from its best trial (`best_trial[k]`) for
-        lamarckian inheritance and the checkpoints of the best individuals."""
+        """Note where each individual's trained weights from its best trial (`best_trial[k]`)
+        are, for lamarckian inheritance (index weights/g{g}.json: uid -> [file, group]), and
+        write the checkpoints of the best individuals. The weights stay in the trials' files
+        (weights/g{g}/t{t}.pt, written by the workers); results that carry them in memory
+        (a trial called directly) are saved there first."""
         cfg, lin = self.cfg, self.lineage
-        if results and results[0].weights is None:
+        if not results or (results[0].weights is None and results[0].weights_file is None):
             return
-        by_uid: dict[int, dict] = {}
+        files = []  # relative to the run folder
+        for t, r in enumerate(results):
+            if r.weights_file is None:
+                save_weights(r.weights, self._weights_dir(g) / f"t{t}.pt")
+                r.weights, r.weights_file = None, str(self._weights_dir(g) / f"t{t}.pt")
+            files.append(f"weights/g{g}/t{t}.pt")
+        by_uid: dict[int, tuple[str, int]] = {}
+        shared = cfg.ppo.mode == "shared"
         for k, t in enumerate(best_trial):
-            r = results[t]
-            slot = int(np.flatnonzero(trials[t] == k)[0])
-            by_uid[int(lin.uid[k])] = r.weights[0] if len(r.weights) == 1 else r.weights[slot]
+            slot = 0 if shared else int(np.flatnonzero(trials[t] == k)[0])
+            by_uid[int(lin.uid[k])] = (str(files[t]), slot)
         if cfg.evolution.inheritance == "lamarckian":
             self.weights = by_uid
-            atomic_save({str(k): v for k, v in by_uid.items()}, self.out / "weights" / f"g{g}.pt")
+            index = {str(u): [path, slot] for u, (path, slot) in by_uid.items()}
+            atomic_write_text(self.out / "weights" / f"g{g}.json", json.dumps(index))
         top = np.lexsort((lin.uid, -fitness))[: cfg.evolution.checkpoint_top]
         for k in top:
             u = int(lin.uid[k])
+            path, slot = by_uid[u]
             save_checkpoint(
                 self.out / "checkpoints" / f"g{g:04d}_uid{u}",
                 cfg.world,
                 cfg.ppo.model_copy(update={"mode": "shared"}),
-                [by_uid[u]],
+                load_weights([(str(self.out / path), slot)]),
                 genes={name: [float(genes[k, j])] for j, name in enumerate(self.genome.names)},
                 uids=[u],
                 generation=g,
@@ -475,19 +504,26 @@ class Evolution:
 
     # -- retention -----------------------------------------------------------------------------
     def _prune(self, g: int) -> None:
-        """Generation g is committed: delete the weights files (weights/g*.pt) and checkpoints
-        of earlier generations but every `keep_weights_every`-th and `keep_checkpoints_every`-th.
-        --resume needs only the last committed generation's weights."""
+        """Generation g is committed: delete the weights (weights/g{k}/ and its index
+        weights/g{k}.json) and checkpoints of earlier generations k but every
+        `keep_weights_every`-th and `keep_checkpoints_every`-th. --resume needs only the last
+        committed generation's weights."""
         ev = self.cfg.evolution
-        for folder, pattern, every in (
-            ("weights", "g*.pt", ev.keep_weights_every),
-            ("checkpoints", "g*_uid*", ev.keep_checkpoints_every),
+        for folder, every in (
+            ("weights", ev.keep_weights_every),
+            ("checkpoints", ev.keep_checkpoints_every),
         ):
             if every == 1:
                 continue
-            for path in sorted((self.out / folder).glob(pattern)):
-                k = _generation_of(path.name.split("_")[0].removesuffix(".pt"))
-                if k is not None and k < g and not (every and k % every == 0):
+            for path in sorted((self.out / folder).glob("g*")):
+                k = _generation_of(path.name.split("_")[0].split(".")[0])
+                if k is None or k >= g or (every and k % every == 0):
+                    continue
+                if path.is_dir():
+                    for f in sorted(path.iterdir()):
+                        remove(f)
+                    path.rmdir()
+                else:
                     remove(path)
 
     def _report(self, g: int, ds: xr.Dataset, replayed: bool = False) -> None:

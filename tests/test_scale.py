@@ -113,14 +113,15 @@ def test_weights_and_checkpoints_are_pruned_to_what_the_config_keeps(client, tmp
     cfg = config(6, "evolution.keep_checkpoints_every=2", "evolution.checkpoint_top=2")
     run(cfg, tmp_path, client)
     weights = sorted(p.name for p in (tmp_path / "weights").iterdir())
-    assert weights == ["g5.pt"]
+    assert weights == ["g5", "g5.json"]  # the trials' files and the index: uid -> file
+    assert len(list((tmp_path / "weights" / "g5").iterdir())) == 4
     gens = {p.name[:5] for p in (tmp_path / "checkpoints").iterdir()}
     assert gens == {"g0000", "g0002", "g0004", "g0005"}
     assert len(list((tmp_path / "checkpoints").iterdir())) == 4 * 2 * 2  # .pt and .json
     cfg = config(6, "evolution.keep_weights_every=3")
     run(cfg, tmp_path / "every3", client)
     weights = sorted(p.name for p in (tmp_path / "every3" / "weights").iterdir())
-    assert weights == ["g0.pt", "g3.pt", "g5.pt"]
+    assert weights == ["g0", "g0.json", "g3", "g3.json", "g5", "g5.json"]
     assert len({p.name[:5] for p in (tmp_path / "every3" / "checkpoints").iterdir()}) == 6
 
 
@@ -128,6 +129,19 @@ def test_a_pruned_run_resumes_to_the_same_archive(client, reference, tmp_path):
     cfg = config(5, "evolution.keep_checkpoints_every=3")
     with pytest.raises(TrialFailed):
         run(cfg, tmp_path, client, trial=failing_in_generation_3)
-    assert sorted(p.name for p in (tmp_path / "weights").iterdir()) == ["g2.pt"]  # last
+    kept = sorted(p.name for p in (tmp_path / "weights").iterdir())
+    assert kept == ["g2", "g2.json", "g3"]  # the last committed, and the one that failed
     run(cfg, tmp_path, client)
     assert identical(reference / "archive.zarr", tmp_path / "archive.zarr") == []
+
+
+def test_weights_stay_in_the_run_folder_and_children_start_from_their_parents(reference):
+    """Workers write each trial's weights to weights/g{g}/t{t}.pt and read the next
+    generation's starting weights from there; the stub adds 1 to what a slot starts from."""
+    from evo.trial import load_weights
+
+    index = json.loads((reference / "weights" / "g4.json").read_text())
+    refs = [(str(reference / path), slot) for path, slot in index.values()]
+    starts = sorted(float(next(iter(s.values())).flatten()[0]) for s in load_weights(refs))
+    assert starts[-1] >= 3  # trained in 3+ generations along its line
+    assert set(starts) <= {1.0, 2.0, 3.0, 4.0, 5.0}
