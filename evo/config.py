@@ -107,6 +107,12 @@ class PopulationConfig(Strict):
     generations: int = Field(3, ge=1, description="generations to run")
     agents_per_trial: int = Field(4, ge=1, description="individuals placed together in a world")
     trials_per_individual: int = Field(1, ge=1, description="trials each individual plays")
+    trials_per_task: int = Field(
+        1,
+        ge=1,
+        description="trials run one after another in one Dask task (small trials: less "
+        "scheduling per trial); results do not depend on it",
+    )
 
 
 class GeneConfig(Strict):

@@ -45,6 +45,7 @@ from evo.trial import (
     load_weights,
     run_trial,
     save_weights,
+    trial_batch,
     trial_task,
 )
 from kinevo.faults import atomic_write_text, remove
@@ -207,11 +208,14 @@ class Evolution:
         return trials
 
     def _run_trials(self, g: int, genes: np.ndarray, trials: list[np.ndarray]) -> list[TrialResult]:
+        """Submit generation g's trials, `population.trials_per_task` to a Dask task, each task
+        asking for a GPU (`resources={"GPU": 1}`) when `ppo.device` is cuda, and gather their
+        results in trial order."""
         cfg, lin = self.cfg, self.lineage
         names = self.genome.names
         lamarckian = cfg.evolution.inheritance == "lamarckian"
         want_weights = cfg.evolution.checkpoint_top > 0 or lamarckian
-        futures, seeds = [], []
+        jobs, seeds = [], []
         for t, members in enumerate(trials):
             uids = lin.uid[members]
             seed = derived_seed(cfg.seed, g, 5, t)
@@ -225,10 +229,8 @@ class Evolution:
             init = self._initial_states(g, lin.source[members])
             if init and isinstance(init[0], tuple):  # references, for the worker to read
                 init = [(str(self.out.resolve() / path), group) for path, group in init]
-            futures.append(
-                self.client.submit(
-                    trial_task,
-                    self.trial,
+            jobs.append(
+                dict(
                     init_weights=init,
                     weights_to=str(self._weights_dir(g).resolve() / f"t{t}.pt")
                     if want_weights
@@ -241,41 +243,70 @@ class Evolution:
                     seed=seed,
                     kinship_matrix=K,
                     fitness=cfg.fitness,
-                    key=f"trial-{self.run_id}-g{g}-t{t}",
-                    pure=False,
-                    retries=TRIAL_RETRIES,
                 )
             )
             seeds.append(seed)
-        return self._gather(g, futures, seeds)
+        per = cfg.population.trials_per_task
+        gpu = {"GPU": 1} if cfg.ppo.device == "cuda" else None
+        futures, firsts = [], []
+        for t in range(0, len(jobs), per):
+            if per == 1:
+                task, args, kw = trial_task, (self.trial,), jobs[t]
+            else:
+                task, args, kw = trial_batch, (self.trial, jobs[t : t + per]), {}
+            futures.append(
+                self.client.submit(
+                    task,
+                    *args,
+                    **kw,
+                    key=f"trial-{self.run_id}-g{g}-t{t}",
+                    pure=False,
+                    retries=TRIAL_RETRIES,
+                    resources=gpu,
+                )  # fmt: skip
+            )
+            firsts.append(t)
+        return self._gather(g, futures, firsts, seeds, len(jobs))
 
-    def _gather(self, g: int, futures: list, seeds: list[int]) -> list[TrialResult]:
+    def _gather(
+        self, g: int, futures: list, firsts: list[int], seeds: list[int], n: int
+    ) -> list[TrialResult]:
+        """Results of the tasks `futures` (task k runs trials firsts[k].., one result or a
+        list of them), in trial order."""
         from distributed import as_completed
         from tqdm import tqdm
 
         index = {f.key: k for k, f in enumerate(futures)}
-        results: list[TrialResult | None] = [None] * len(futures)
+        results: list[TrialResult | None] = [None] * n
         bar = tqdm(
-            total=len(futures), desc=f"generation {g}", unit="trial", file=sys.stderr,
+            total=n, desc=f"generation {g}", unit="trial", file=sys.stderr,
             disable=not self.progress, leave=False,
         )  # fmt: skip
         steps, t0 = 0, time.perf_counter()
         for fut in as_completed(futures):
-            t = index[fut.key]
+            k = index[fut.key]
+            t = firsts[k]
             try:
-                r = fut.result()
+                got = fut.result()
             except Exception as err:  # the task raised TRIAL_RETRIES + 1 times, or its workers died
                 for other in futures:
                     other.cancel()
                 bar.close()
+                last = firsts[k + 1] - 1 if k + 1 < len(firsts) else n - 1
+                which = (
+                    f"trial {t} (seed {seeds[t]})"
+                    if last == t
+                    else f"trials {t}..{last} (seeds {', '.join(map(str, seeds[t : last + 1]))})"
+                )
                 raise TrialFailed(
-                    f"generation {g}, trial {t} (seed {seeds[t]}) failed after {TRIAL_RETRIES} "
+                    f"generation {g}, {which} failed after {TRIAL_RETRIES} "
                     f"retries: {type(err).__name__}: {err}. Generations 0..{g - 1} are in "
                     f"{self.archive}; fix the cause and continue with --resume"
                 ) from err
-            results[t] = r
-            steps += r.agent_steps
-            bar.update(1)
+            for j, r in enumerate(got if isinstance(got, list) else [got]):
+                results[t + j] = r
+                steps += r.agent_steps
+                bar.update(1)
             bar.set_postfix(steps_s=f"{steps / (time.perf_counter() - t0):.0f}")
         bar.close()
         return results  # type: ignore[return-value]
@@ -579,5 +610,6 @@ def config_fingerprint(cfg: RunConfig) -> str:
     """The config without what may differ between a run and its resumption."""
     data = json.loads(cfg.model_dump_json())
     data["population"].pop("generations", None)
+    data["population"].pop("trials_per_task", None)  # how trials are packed, not what they do
     data.pop("workers", None)
     return json.dumps(data, sort_keys=True)

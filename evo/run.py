@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as err:
         _fail(f"{out}: cannot write the run's output here ({err.strerror or err})")
 
-    client, cluster = _connect(args.scheduler, cfg.workers)
+    client, cluster = _connect(args.scheduler, cfg.workers, gpu=cfg.ppo.device == "cuda")
     print(f"Dask dashboard: {client.dashboard_link}", flush=True)
     done = complete_generations(archive)
     if done:
@@ -156,7 +156,11 @@ def _same_config(archive: Path, cfg) -> bool:
         return False
 
 
-def _connect(scheduler: str | None, workers: int):
+def _connect(scheduler: str | None, workers: int, gpu: bool = False):
+    """A client of the scheduler at `scheduler`, or of a new local cluster. With `gpu`
+    (ppo.device: cuda) every trial task asks for the resource GPU=1: the local workers
+    offer one each; workers of an external cluster must be started with
+    `--resources GPU=1`, or no trial runs."""
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -167,6 +171,7 @@ def _connect(scheduler: str | None, workers: int):
         processes=True,
         dashboard_address="127.0.0.1:0",
         host="127.0.0.1",
+        resources={"GPU": 1} if gpu else None,
     )
     return Client(cluster), cluster
 

@@ -160,6 +160,12 @@ def trial_task(trial: Callable[..., TrialResult], init_weights=None, weights_to=
     return result
 
 
+def trial_batch(trial: Callable[..., TrialResult], jobs: list[dict]) -> list[TrialResult]:
+    """Several trials in one Dask task (`population.trials_per_task`), one after another;
+    each job is `trial_task`'s keyword arguments."""
+    return [trial_task(trial, **job) for job in jobs]
+
+
 def derived_seed(*keys: int) -> int:
     """A seed for one purpose, derived from integer keys (run seed, generation, ...)."""
     return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1, np.uint64)[0] >> 1)

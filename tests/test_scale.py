@@ -145,3 +145,27 @@ def test_weights_stay_in_the_run_folder_and_children_start_from_their_parents(re
     starts = sorted(float(next(iter(s.values())).flatten()[0]) for s in load_weights(refs))
     assert starts[-1] >= 3  # trained in 3+ generations along its line
     assert set(starts) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+
+
+def test_several_trials_per_task_give_the_same_archive(client, reference, tmp_path):
+    run(config(5, "population.trials_per_task=3"), tmp_path, client)  # 4 trials: tasks of 3, 1
+    assert identical(reference / "archive.zarr", tmp_path / "archive.zarr") == []
+
+
+def gpu_held(**kw):
+    from distributed import get_worker
+
+    assert get_worker().state.available_resources["GPU"] == 0  # this task holds the GPU
+    return stub_trial(**kw)
+
+
+def test_cuda_trials_ask_for_a_gpu_resource(reference, tmp_path):
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
+        resources={"GPU": 1},
+    ) as cluster, Client(cluster) as c:  # fmt: skip
+        run(config(2, "ppo.device=cuda"), tmp_path, c, trial=gpu_held)
+    ds = open_archive(tmp_path / "archive.zarr")
+    assert ds.sizes["generation"] == 2
