@@ -5,9 +5,13 @@ Each generation: genomes -> trials (groups of `agents_per_trial` individuals, as
 the run's seed) -> `run_trial` tasks on the Dask cluster -> per-individual fitness (own hearts,
 mean over its trials) and behaviour -> one archived generation -> the next genomes (GA with
 lineage, or EvoTorch's CMA-ES / PGPE). Every random draw derives from (seed, generation, ...),
-so the result does not depend on worker count or completion order, and `--resume` replays the
-archived generations (serving their stored results instead of running trials) before it
-continues, which gives the same archive as a run that was never interrupted.
+so the result does not depend on worker count or completion order. `--resume` continues from
+the GA's snapshot (DIR/state/resume.json, written at the start of every generation) without
+replaying the archived generations (CMA-ES and PGPE, or a run without a usable snapshot,
+replay them, serving their stored results instead of running trials); either way it gives the
+same archive as a run that was never interrupted. Trained weights stay in the run folder
+(DIR/weights/g{g}/t{t}.pt, written and read by the workers); the client holds one
+generation's index of them.
 """
 
 from __future__ import annotations
@@ -46,7 +50,6 @@ from evo.trial import (
     run_trial,
     save_weights,
     trial_batch,
-    trial_task,
 )
 from kinevo.faults import atomic_write_text, remove
 from kinship.pedigree import Pedigree
@@ -237,35 +240,23 @@ class Evolution:
                     else None,
                     genes={n: genes[members, k] for k, n in enumerate(names)},
                     uids=uids,
-                    world=cfg.world,
-                    ppo=cfg.ppo,
-                    kinship=cfg.kinship,
                     seed=seed,
                     kinship_matrix=K,
-                    fitness=cfg.fitness,
                 )
             )
             seeds.append(seed)
         per = cfg.population.trials_per_task
         gpu = {"GPU": 1} if cfg.ppo.device == "cuda" else None
-        futures, firsts = [], []
-        for t in range(0, len(jobs), per):
-            if per == 1:
-                task, args, kw = trial_task, (self.trial,), jobs[t]
-            else:
-                task, args, kw = trial_batch, (self.trial, jobs[t : t + per]), {}
-            futures.append(
-                self.client.submit(
-                    task,
-                    *args,
-                    **kw,
-                    key=f"trial-{self.run_id}-g{g}-t{t}",
-                    pure=False,
-                    retries=TRIAL_RETRIES,
-                    resources=gpu,
-                )  # fmt: skip
-            )
-            firsts.append(t)
+        firsts = list(range(0, len(jobs), per))
+        shared = dict(
+            trial=self.trial, world=cfg.world, ppo=cfg.ppo, kinship=cfg.kinship,
+            fitness=cfg.fitness,
+        )  # fmt: skip
+        futures = self.client.map(  # one message to the scheduler for the generation
+            trial_batch, [jobs[t : t + per] for t in firsts], shared=shared,
+            key=[f"trial-{self.run_id}-g{g}-t{t}" for t in firsts], pure=False,
+            retries=TRIAL_RETRIES, resources=gpu,
+        )  # fmt: skip
         return self._gather(g, futures, firsts, seeds, len(jobs))
 
     def _gather(
@@ -303,7 +294,7 @@ class Evolution:
                     f"retries: {type(err).__name__}: {err}. Generations 0..{g - 1} are in "
                     f"{self.archive}; fix the cause and continue with --resume"
                 ) from err
-            for j, r in enumerate(got if isinstance(got, list) else [got]):
+            for j, r in enumerate(got):
                 results[t + j] = r
                 steps += r.agent_steps
                 bar.update(1)

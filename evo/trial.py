@@ -160,10 +160,13 @@ def trial_task(trial: Callable[..., TrialResult], init_weights=None, weights_to=
     return result
 
 
-def trial_batch(trial: Callable[..., TrialResult], jobs: list[dict]) -> list[TrialResult]:
-    """Several trials in one Dask task (`population.trials_per_task`), one after another;
-    each job is `trial_task`'s keyword arguments."""
-    return [trial_task(trial, **job) for job in jobs]
+def trial_batch(jobs: list[dict], shared: dict) -> list[TrialResult]:
+    """The trials of one Dask task (`population.trials_per_task` of them), one after
+    another: each job is `trial_task`'s keyword arguments but those in `shared` (the trial
+    function under "trial", and the configs every trial takes)."""
+    shared = dict(shared)
+    trial = shared.pop("trial")
+    return [trial_task(trial, **shared, **job) for job in jobs]
 
 
 def derived_seed(*keys: int) -> int:
