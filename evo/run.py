@@ -12,6 +12,7 @@ runs/out/<config name>. Bad input exits with status 2 before anything is written
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import sys
@@ -20,6 +21,7 @@ from pathlib import Path
 from evo.archive import ArchiveError, check_schema, complete_generations, stored_attrs
 from evo.config import load_run_config
 from kinevo.config import ConfigError
+from kinevo.faults import FAULT_PID
 
 
 def _fail(msg: str) -> None:
@@ -91,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as err:
         _fail(f"{out}: cannot write the run's output here ({err.strerror or err})")
 
+    os.environ.setdefault(FAULT_PID, str(os.getpid()))  # write faults hit this process only
     client, cluster = _connect(args.scheduler, cfg.workers, gpu=cfg.ppo.device == "cuda")
     print(f"Dask dashboard: {client.dashboard_link}", flush=True)
     done = complete_generations(archive)
