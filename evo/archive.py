@@ -312,22 +312,27 @@ def _create(path: Path, ds: xr.Dataset, attrs: dict) -> None:
     `generation` in chunks and shards of many generations (`generation_chunks`), CAPACITY
     generations long; the other coordinates (gene names, counters, ...) written now. No
     generation is committed."""
+    import dask.array as da
+
     cap = CAPACITY
-    template = ds.isel(generation=np.zeros(cap, np.int64)).assign_coords(
-        generation=("generation", np.arange(cap, dtype=np.int64), ds.generation.attrs)
-    )
-    encoding = {}
-    for name, var in template.variables.items():
-        if name == "generation":
+    variables, encoding = {}, {}
+    for name, var in ds.variables.items():
+        if not var.dims or var.dims[0] != "generation":
+            variables[name] = var
+        elif name == "generation":
+            variables[name] = xr.Variable("generation", np.arange(cap, dtype=np.int64), var.attrs)
             encoding[name] = {"chunks": (cap,)}
-        elif var.dims and var.dims[0] == "generation":
-            chunk, shard = generation_chunks(int(ds[name].nbytes))
-            encoding[name] = {
-                "chunks": (chunk, *var.shape[1:]),
-                "shards": (shard, *var.shape[1:]),
-            }
-            # lazy: compute=False writes no data
-            template[name] = var.chunk((shard, *var.shape[1:]))
+        else:
+            chunk, shard = generation_chunks(int(var.nbytes))
+            rest = var.shape[1:]
+            encoding[name] = {"chunks": (chunk, *rest), "shards": (shard, *rest)}
+            # lazy zeros: compute=False writes the layout, no data
+            lazy = da.zeros((cap, *rest), dtype=var.dtype, chunks=(shard, *rest))
+            variables[name] = xr.Variable(var.dims, lazy, var.attrs)
+    template = xr.Dataset(
+        {n: variables[n] for n in ds.data_vars},
+        coords={n: variables[n] for n in ds.coords},
+    )
     template.attrs = {**attrs, SCHEMA: SCHEMA_VERSION, COMPLETE: 0}
     template.to_zarr(
         zarr_store(path), mode="w", zarr_format=3, consolidated=False, compute=False,
