@@ -141,14 +141,10 @@ class Evolution:
                 self._jump_to(start)
             for g in range(start, G):
                 self.generation = g
-                if g > start:
-                    self._save_state(g, u, next_uid)
                 batch = SolutionBatch(problem, popsize=P, empty=True)
                 batch.set_values(torch.as_tensor(u))
                 problem.evaluate(batch)
                 fitness = batch.evals[:, 0].numpy()
-                if g == G - 1:
-                    break
                 u, self.lineage = next_generation(
                     u, fitness, self.lineage, self.mates, g, next_uid, cfg.evolution,
                     derived_rng(cfg.seed, g, 2),
@@ -156,6 +152,9 @@ class Evolution:
                 next_uid += int((self.lineage.born == g + 1).sum())
                 if cfg.evolution.shuffle_genes:  # the control: genomes move, weights stay
                     u = u[derived_rng(cfg.seed, g, 7).permutation(P)]
+                # bred even after the last generation, so that a resume with more
+                # generations starts from the snapshot
+                self._save_state(g + 1, u, next_uid)
         else:
             from evotorch.algorithms import CMAES, PGPE
 
@@ -398,7 +397,8 @@ class Evolution:
         return self.out / "state" / "resume.json"
 
     def _save_state(self, g: int, u: np.ndarray, next_uid: int) -> None:
-        """The GA's state at the start of generation g (generations 0..g-1 committed): its
+        """The GA's state at the start of generation g (generations 0..g-1 committed, written
+        right after the last of them): its
         search points, lineage and next uid, as JSON (floats round-trip exactly)."""
         lin = self.lineage
         state = {

@@ -83,7 +83,11 @@ def test_resume_continues_from_the_snapshot_without_replaying(client, reference,
 
 
 def test_a_snapshot_behind_the_archive_replays_the_generations_between(client, reference, tmp_path):
-    run(config(3), tmp_path, client)  # snapshot at 2, archive of 3: generation 2 is replayed
+    run(config(2), tmp_path, client)
+    state = tmp_path / "state" / "resume.json"
+    behind = state.read_text()  # the snapshot for generation 2
+    run(config(3), tmp_path, client)
+    state.write_text(behind)  # as if killed after committing generation 2: it is replayed
     ev, lines = run(config(5), tmp_path, client)
     assert [r["generation"] for r in ev.rows] == [1, 2, 3, 4]
     assert lines[1].startswith("gen   2 (archived)")
