@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--generations", type=int, nargs="+", default=[5, 2],
                     help="generations for each size")  # fmt: skip
-    ap.add_argument("--resume-individuals", type=int, default=1000)
+    ap.add_argument("--resume-individuals", type=int, default=100)
     ap.add_argument("--resume-at", type=int, nargs="+", default=[20, 200])
     ap.add_argument("--trial-seconds", type=float, default=0.0,
                     help="stub trial sleep; 0 measures the loop alone")  # fmt: skip
