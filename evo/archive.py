@@ -18,6 +18,7 @@ the others (`Evolution._record` in evo/evolution.py).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 import zarr
+import zarr.api.asynchronous
+from zarr.core.sync import sync
 
 from kinevo.faults import zarr_store
 from world.layout import COUNTERS
@@ -33,7 +36,15 @@ from world.layout import COUNTERS
 COMPLETE = "kinevo_complete_generations"
 SCHEMA = "kinevo_schema"
 # 1: the layout before the schema had a version (21 counter variables, uid a variable).
-SCHEMA_VERSION = 2
+# 2: one chunk per generation, the generation axis resized by every append.
+# 3: sharded along generation (chunks and shards of many generations, `generation_chunks`),
+#    the generation axis grown CAPACITY at a time, rows past the commit marker unused.
+SCHEMA_VERSION = 3
+# Generations the axis grows by (all variables together), and the chunk and shard sizes.
+CAPACITY = 256
+SHARD_MAX_GENERATIONS = 256
+CHUNK_BYTES = 1 << 20
+SHARD_BYTES = 8 << 20
 # Wall-clock figures differ between otherwise identical runs.
 TIMING_VARS = ("seconds", "agent_steps_per_s")
 
@@ -268,7 +279,7 @@ def check_schema(path: str | Path) -> None:
 
 
 def open_archive(path: str | Path) -> xr.Dataset:
-    """The archive's complete generations as one lazily loaded Dataset.
+    """The archive's complete generations as one lazily loaded Dataset (not Dask-backed).
 
     Every variable's attrs say what it is (`description`) and in which `units`; `VARIABLES`
     lists them. Behaviour counters: `ds.counters.sel(counter="hearts")`."""
@@ -285,21 +296,26 @@ def open_archive(path: str | Path) -> xr.Dataset:
 
 
 def _open_committed(path: Path, n: int) -> xr.Dataset:
-    """The first n generations. While a generation is being appended (or after a run was
-    killed doing so) arrays differ in length along `generation`, which xarray refuses to put
-    in one Dataset; then each array is opened alone, cut to n, and merged."""
+    """The first n generations. While the generation axis grows (every CAPACITY generations;
+    or after a run was killed doing so) arrays differ in length along `generation`, which
+    xarray refuses to put in one Dataset; then each array is opened alone, cut to n, and
+    merged."""
     group = zarr.open_group(path, mode="r")
     lengths = {
         name: arr.shape[0]
         for name, arr in group.arrays()
         if (arr.metadata.dimension_names or ())[:1] == ("generation",)
     }
+    # chunks=None: lazy arrays read by Zarr in one call each, not a Dask task per generation
+    # (the inner chunks); `.chunk()` the result for Dask.
     if len(set(lengths.values())) <= 1:
-        return xr.open_zarr(path, consolidated=False).isel(generation=slice(0, n))
+        return xr.open_zarr(path, consolidated=False, chunks=None).isel(generation=slice(0, n))
     ragged = set(lengths)
     parts = []
     for name in sorted(ragged):
-        one = xr.open_zarr(path, consolidated=False, drop_variables=sorted(ragged - {name}))
+        one = xr.open_zarr(
+            path, consolidated=False, chunks=None, drop_variables=sorted(ragged - {name})
+        )
         parts.append(one.isel(generation=slice(0, n)))
     ds = xr.merge(parts, combine_attrs="override", join="exact")
     # alone, a non-index coordinate (uid) opens as a data variable; its users name it
@@ -307,37 +323,94 @@ def _open_committed(path: Path, n: int) -> xr.Dataset:
     return ds.set_coords(sorted(coords & set(ds.data_vars)))
 
 
-def _truncate(path: Path, n: int) -> None:
-    """Cut every generation-indexed array back to n entries (a killed run's leftovers)."""
-    group = zarr.open_group(zarr_store(path), mode="r+")
-    for _, arr in group.arrays():
-        dims = arr.metadata.dimension_names or ()
-        if dims and dims[0] == "generation" and arr.shape[0] > n:
-            arr.resize((n, *arr.shape[1:]))
+def _pow2_at_most(x: float) -> int:
+    return 1 << max(0, int(np.floor(np.log2(max(x, 1)))))
+
+
+def generation_chunks(nbytes_per_generation: int) -> tuple[int, int]:
+    """(generations per inner chunk, generations per shard) of a variable that takes
+    `nbytes_per_generation` a generation: powers of two, as many as fit CHUNK_BYTES and
+    SHARD_BYTES (uncompressed), at most SHARD_MAX_GENERATIONS, the shard at least a chunk."""
+    b = max(1, nbytes_per_generation)
+    top = SHARD_MAX_GENERATIONS
+    chunk = min(top, _pow2_at_most(CHUNK_BYTES / b))
+    return chunk, max(chunk, min(top, _pow2_at_most(SHARD_BYTES / b)))
+
+
+def _create(path: Path, ds: xr.Dataset, attrs: dict) -> None:
+    """Lay out an empty store for generations like `ds` (one generation): every variable along
+    `generation` in chunks and shards of many generations (`generation_chunks`), CAPACITY
+    generations long; the other coordinates (gene names, counters, ...) written now. No
+    generation is committed."""
+    import dask.array as da
+
+    cap = CAPACITY
+    variables, encoding = {}, {}
+    for name, var in ds.variables.items():
+        if not var.dims or var.dims[0] != "generation":
+            variables[name] = var
+        elif name == "generation":
+            variables[name] = xr.Variable("generation", np.arange(cap, dtype=np.int64), var.attrs)
+            encoding[name] = {"chunks": (cap,)}
+        else:
+            chunk, shard = generation_chunks(int(var.nbytes))
+            rest = var.shape[1:]
+            encoding[name] = {"chunks": (chunk, *rest), "shards": (shard, *rest)}
+            # lazy zeros: compute=False writes the layout, no data
+            lazy = da.zeros((cap, *rest), dtype=var.dtype, chunks=(shard, *rest))
+            variables[name] = xr.Variable(var.dims, lazy, var.attrs)
+    template = xr.Dataset(
+        {n: variables[n] for n in ds.data_vars},
+        coords={n: variables[n] for n in ds.coords},
+    )
+    template.attrs = {**attrs, SCHEMA: SCHEMA_VERSION, COMPLETE: 0}
+    template.to_zarr(
+        zarr_store(path), mode="w", zarr_format=3, consolidated=False, compute=False,
+        encoding=encoding,
+    )  # fmt: skip
 
 
 def append_generation(path: str | Path, ds: xr.Dataset, attrs: dict | None = None) -> int:
     """Write one generation (from `generation_dataset`) and commit it.
-    `attrs` (config, seed, versions) are written with it. Returns the complete count."""
+    `attrs` (config, seed, versions) are written with the commit. Returns the complete count.
+
+    The generation's row goes into each variable's current shard (a shard file is rewritten
+    whole, atomically, by Zarr's LocalStore: a kill leaves the old shard or the new one, so
+    committed generations in it survive); the commit marker is raised last. Rows past the
+    marker (a killed write's leftovers) are overwritten by the next append."""
     path = Path(path)
     n = complete_generations(path)
-    if int(ds.generation.values[0]) != n:
-        raise ArchiveError(
-            f"{path}: expected generation {n} next, got {int(ds.generation.values[0])}"
-        )
+    g = int(ds.generation.values[0])
+    if g != n:
+        raise ArchiveError(f"{path}: expected generation {n} next, got {g}")
     if n > 0:
         check_schema(path)
-    # xarray rewrites the group attributes on every write: they carry the old count until the
-    # new generation's arrays are all in.
-    ds = ds.assign_attrs({**(attrs or {}), SCHEMA: SCHEMA_VERSION, COMPLETE: n})
-    if n == 0:
-        ds.to_zarr(zarr_store(path), mode="w", zarr_format=3, consolidated=False)
-    else:
-        _truncate(path, n)
-        ds.to_zarr(zarr_store(path), append_dim="generation", zarr_format=3, consolidated=False)
+    attrs = dict(attrs or {})
+    if not (path / "zarr.json").exists() or n == 0:
+        _create(path, ds, attrs)
+    rows = {
+        name: ds[name].values[0] for name in ds.variables if ds[name].dims[:1] == ("generation",)
+    }
+    sync(_write_rows(path, g, rows))  # every variable at once: the writes overlap
     group = zarr.open_group(zarr_store(path), mode="r+")
-    group.attrs[COMPLETE] = n + 1  # the commit marker, written last
+    group.update_attributes({**attrs, SCHEMA: SCHEMA_VERSION, COMPLETE: n + 1})  # the commit
     return n + 1
+
+
+async def _write_rows(path: Path, g: int, rows: dict[str, np.ndarray]) -> None:
+    """Row g of every generation array (`rows`: name -> value without the generation axis),
+    growing the generation axis of all of them by CAPACITY first when g lies past it."""
+    group = await zarr.api.asynchronous.open_group(store=zarr_store(path), mode="r+")
+    names = list(rows)
+    arrays = dict(zip(names, await asyncio.gather(*map(group.getitem, names)), strict=True))
+    cap = arrays["generation"].shape[0]
+    if g >= cap:  # xarray needs one length along generation: grow them all together
+        new = (g // CAPACITY + 1) * CAPACITY
+        await asyncio.gather(*(arr.resize((new, *arr.shape[1:])) for arr in arrays.values()))
+        await arrays["generation"].setitem(slice(cap, new), np.arange(cap, new, dtype=np.int64))
+    await asyncio.gather(
+        *(arrays[n].setitem(g, row) for n, row in rows.items() if n != "generation")
+    )
 
 
 def read_generation(path: str | Path, generation: int) -> xr.Dataset:

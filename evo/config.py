@@ -107,6 +107,12 @@ class PopulationConfig(Strict):
     generations: int = Field(3, ge=1, description="generations to run")
     agents_per_trial: int = Field(4, ge=1, description="individuals placed together in a world")
     trials_per_individual: int = Field(1, ge=1, description="trials each individual plays")
+    trials_per_task: int = Field(
+        1,
+        ge=1,
+        description="trials run one after another in one Dask task (small trials: less "
+        "scheduling per trial); results do not depend on it",
+    )
 
 
 class GeneConfig(Strict):
@@ -175,6 +181,18 @@ class EvolutionConfig(Strict):
     )
     stdev_init: float = Field(0.25, gt=0, description="cmaes/pgpe: initial spread, share of range")
     checkpoint_top: int = Field(2, ge=0, description="checkpoints of the best kept per generation")
+    keep_checkpoints_every: int = Field(
+        1,
+        ge=1,
+        description="keep the checkpoints of every N-th generation (and of the last); those of "
+        "the others are deleted once the next generation is committed",
+    )
+    keep_weights_every: int = Field(
+        0,
+        ge=0,
+        description="lamarckian: keep weights/g*.pt (every individual's trained weights) of "
+        "every N-th generation too; 0: only the last generation's (what --resume needs)",
+    )
 
 
 class RunConfig(Strict):

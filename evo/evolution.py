@@ -5,9 +5,13 @@ Each generation: genomes -> trials (groups of `agents_per_trial` individuals, as
 the run's seed) -> `run_trial` tasks on the Dask cluster -> per-individual fitness (own hearts,
 mean over its trials) and behaviour -> one archived generation -> the next genomes (GA with
 lineage, or EvoTorch's CMA-ES / PGPE). Every random draw derives from (seed, generation, ...),
-so the result does not depend on worker count or completion order, and `--resume` replays the
-archived generations (serving their stored results instead of running trials) before it
-continues, which gives the same archive as a run that was never interrupted.
+so the result does not depend on worker count or completion order. `--resume` continues from
+the GA's snapshot (DIR/state/resume.json, written at the start of every generation) without
+replaying the archived generations (CMA-ES and PGPE, or a run without a usable snapshot,
+replay them, serving their stored results instead of running trials); either way it gives the
+same archive as a run that was never interrupted. Trained weights stay in the run folder
+(DIR/weights/g{g}/t{t}.pt, written and read by the workers); the client holds one
+generation's index of them.
 """
 
 from __future__ import annotations
@@ -38,8 +42,16 @@ from evo.config import RunConfig
 from evo.ga import next_generation
 from evo.genome import Genome
 from evo.lineage import Lineage
-from evo.trial import TrialResult, derived_rng, derived_seed, run_trial
-from kinevo.faults import atomic_save
+from evo.trial import (
+    TrialResult,
+    derived_rng,
+    derived_seed,
+    load_weights,
+    run_trial,
+    save_weights,
+    trial_batch,
+)
+from kinevo.faults import atomic_write_text, remove
 from kinship.pedigree import Pedigree
 from kinship.structures import build_kinship
 from world.layout import COUNTERS
@@ -50,6 +62,11 @@ logging.getLogger("evotorch").setLevel(logging.WARNING)  # its per-problem INFO 
 # A task that raises is rerun this many times before the run stops (a worker that dies is
 # handled by Dask: its tasks move to other workers, up to `distributed.scheduler.allowed-failures`).
 TRIAL_RETRIES = 2
+
+
+# The resume snapshot (DIR/state/resume.json), and the lineage fields it holds.
+STATE_FORMAT = "kinevo-resume-1"
+LINEAGE_FIELDS = ("uid", "parent_a", "parent_b", "born", "source")
 
 
 class TrialFailed(RuntimeError):
@@ -85,20 +102,28 @@ class _GenerationProblem(Problem):
 
 
 class Evolution:
-    def __init__(self, cfg: RunConfig, out: Path, client, log=print, progress: bool = True):
+    def __init__(
+        self, cfg: RunConfig, out: Path, client, log=print, progress: bool = True, trial=run_trial
+    ):
+        """trial: the task each trial runs, `run_trial`'s signature and result (a stub for
+        evo.bench_scale); it must be importable by the workers."""
         self.cfg = cfg
+        self.trial = trial
         self.out = Path(out)
         self.archive = self.out / "archive.zarr"
         self.client = client
         self.log = log
         self.progress = progress
         self.genome = Genome(cfg.genes)
-        self.pedigree = Pedigree()
+        # only pedigree kinship reads the pedigree
+        self.pedigree = Pedigree() if cfg.kinship.kind == "pedigree" else None
         self.generation = 0
         self.done = complete_generations(self.archive)
         self.lineage = Lineage.founders(np.arange(cfg.population.size), 0)
         self.mates = np.full(cfg.population.size, -1, np.int64)
-        self.weights: dict[int, dict] = {}  # uid -> state dict (policy inheritance)
+        # uid -> where its weights are (policy inheritance): a WeightsRef relative to `out`,
+        # or a state dict
+        self.weights: dict[int, object] = {}
         self.rows: list[dict] = []
         self.run_id = run_id(cfg)
 
@@ -109,15 +134,17 @@ class Evolution:
         problem = _GenerationProblem(self, len(self.genome), cfg.evolution.algorithm == "ga")
         if cfg.evolution.algorithm == "ga":
             u = self.genome.initial(P, derived_rng(cfg.seed, 0, 1))
-            next_uid = P
-            for g in range(G):
+            next_uid, start = P, 0
+            resumed = self._load_state()
+            if resumed is not None:
+                start, u, self.lineage, next_uid = resumed
+                self._jump_to(start)
+            for g in range(start, G):
                 self.generation = g
                 batch = SolutionBatch(problem, popsize=P, empty=True)
                 batch.set_values(torch.as_tensor(u))
                 problem.evaluate(batch)
                 fitness = batch.evals[:, 0].numpy()
-                if g == G - 1:
-                    break
                 u, self.lineage = next_generation(
                     u, fitness, self.lineage, self.mates, g, next_uid, cfg.evolution,
                     derived_rng(cfg.seed, g, 2),
@@ -125,6 +152,9 @@ class Evolution:
                 next_uid += int((self.lineage.born == g + 1).sum())
                 if cfg.evolution.shuffle_genes:  # the control: genomes move, weights stay
                     u = u[derived_rng(cfg.seed, g, 7).permutation(P)]
+                # bred even after the last generation, so that a resume with more
+                # generations starts from the snapshot
+                self._save_state(g + 1, u, next_uid)
         else:
             from evotorch.algorithms import CMAES, PGPE
 
@@ -158,6 +188,8 @@ class Evolution:
         return fitness
 
     def _update_pedigree(self, lin: Lineage) -> None:
+        if self.pedigree is None:
+            return
         new = [k for k, x in enumerate(lin.uid) if int(x) not in self.pedigree]
         if new:
             self.pedigree.add(
@@ -178,11 +210,14 @@ class Evolution:
         return trials
 
     def _run_trials(self, g: int, genes: np.ndarray, trials: list[np.ndarray]) -> list[TrialResult]:
+        """Submit generation g's trials, `population.trials_per_task` to a Dask task, each task
+        asking for a GPU (`resources={"GPU": 1}`) when `ppo.device` is cuda, and gather their
+        results in trial order."""
         cfg, lin = self.cfg, self.lineage
         names = self.genome.names
         lamarckian = cfg.evolution.inheritance == "lamarckian"
         want_weights = cfg.evolution.checkpoint_top > 0 or lamarckian
-        futures, seeds = [], []
+        jobs, seeds = [], []
         for t, members in enumerate(trials):
             uids = lin.uid[members]
             seed = derived_seed(cfg.seed, g, 5, t)
@@ -194,54 +229,74 @@ class Evolution:
                 uids.tolist(),
             )
             init = self._initial_states(g, lin.source[members])
-            futures.append(
-                self.client.submit(
-                    run_trial,
+            if init and isinstance(init[0], tuple):  # references, for the worker to read
+                init = [(str(self.out.resolve() / path), group) for path, group in init]
+            jobs.append(
+                dict(
+                    init_weights=init,
+                    weights_to=str(self._weights_dir(g).resolve() / f"t{t}.pt")
+                    if want_weights
+                    else None,
                     genes={n: genes[members, k] for k, n in enumerate(names)},
                     uids=uids,
-                    world=cfg.world,
-                    ppo=cfg.ppo,
-                    kinship=cfg.kinship,
                     seed=seed,
                     kinship_matrix=K,
-                    init_states=init,
-                    return_weights=want_weights,
-                    fitness=cfg.fitness,
-                    key=f"trial-{self.run_id}-g{g}-t{t}",
-                    pure=False,
-                    retries=TRIAL_RETRIES,
                 )
             )
             seeds.append(seed)
-        return self._gather(g, futures, seeds)
+        per = cfg.population.trials_per_task
+        gpu = {"GPU": 1} if cfg.ppo.device == "cuda" else None
+        firsts = list(range(0, len(jobs), per))
+        shared = dict(
+            trial=self.trial, world=cfg.world, ppo=cfg.ppo, kinship=cfg.kinship,
+            fitness=cfg.fitness,
+        )  # fmt: skip
+        futures = self.client.map(  # one message to the scheduler for the generation
+            trial_batch, [jobs[t : t + per] for t in firsts], shared=shared,
+            key=[f"trial-{self.run_id}-g{g}-t{t}" for t in firsts], pure=False,
+            retries=TRIAL_RETRIES, resources=gpu,
+        )  # fmt: skip
+        return self._gather(g, futures, firsts, seeds, len(jobs))
 
-    def _gather(self, g: int, futures: list, seeds: list[int]) -> list[TrialResult]:
+    def _gather(
+        self, g: int, futures: list, firsts: list[int], seeds: list[int], n: int
+    ) -> list[TrialResult]:
+        """Results of the tasks `futures` (task k runs trials firsts[k].., one result or a
+        list of them), in trial order."""
         from distributed import as_completed
         from tqdm import tqdm
 
         index = {f.key: k for k, f in enumerate(futures)}
-        results: list[TrialResult | None] = [None] * len(futures)
+        results: list[TrialResult | None] = [None] * n
         bar = tqdm(
-            total=len(futures), desc=f"generation {g}", unit="trial", file=sys.stderr,
+            total=n, desc=f"generation {g}", unit="trial", file=sys.stderr,
             disable=not self.progress, leave=False,
         )  # fmt: skip
         steps, t0 = 0, time.perf_counter()
         for fut in as_completed(futures):
-            t = index[fut.key]
+            k = index[fut.key]
+            t = firsts[k]
             try:
-                r = fut.result()
+                got = fut.result()
             except Exception as err:  # the task raised TRIAL_RETRIES + 1 times, or its workers died
                 for other in futures:
                     other.cancel()
                 bar.close()
+                last = firsts[k + 1] - 1 if k + 1 < len(firsts) else n - 1
+                which = (
+                    f"trial {t} (seed {seeds[t]})"
+                    if last == t
+                    else f"trials {t}..{last} (seeds {', '.join(map(str, seeds[t : last + 1]))})"
+                )
                 raise TrialFailed(
-                    f"generation {g}, trial {t} (seed {seeds[t]}) failed after {TRIAL_RETRIES} "
+                    f"generation {g}, {which} failed after {TRIAL_RETRIES} "
                     f"retries: {type(err).__name__}: {err}. Generations 0..{g - 1} are in "
                     f"{self.archive}; fix the cause and continue with --resume"
                 ) from err
-            results[t] = r
-            steps += r.agent_steps
-            bar.update(1)
+            for j, r in enumerate(got):
+                results[t + j] = r
+                steps += r.agent_steps
+                bar.update(1)
             bar.set_postfix(steps_s=f"{steps / (time.perf_counter() - t0):.0f}")
         bar.close()
         return results  # type: ignore[return-value]
@@ -326,6 +381,7 @@ class Evolution:
         t_write = time.perf_counter()
         append_generation(self.archive, ds, attrs)
         self.mates = mate
+        self._prune(g)
         self._report(g, ds.isel(generation=0))
         self.rows[-1]["timing"] = {
             "generation_s": seconds,
@@ -334,6 +390,80 @@ class Evolution:
             "trials": len(results),
         }
         return fitness
+
+    # -- resume in constant time (GA) ---------------------------------------------------------
+    @property
+    def state_path(self) -> Path:
+        return self.out / "state" / "resume.json"
+
+    def _save_state(self, g: int, u: np.ndarray, next_uid: int) -> None:
+        """The GA's state at the start of generation g (generations 0..g-1 committed, written
+        right after the last of them): its
+        search points, lineage and next uid, as JSON (floats round-trip exactly)."""
+        lin = self.lineage
+        state = {
+            "format": STATE_FORMAT,
+            "fingerprint": config_fingerprint(self.cfg),
+            "generation": g,
+            "search_point": u.tolist(),
+            "next_uid": int(next_uid),
+            **{k: getattr(lin, k).tolist() for k in LINEAGE_FIELDS},
+        }
+        atomic_write_text(self.state_path, json.dumps(state))
+
+    def _load_state(self) -> tuple[int, np.ndarray, Lineage, int] | None:
+        """(generation, search points, lineage, next uid) of the snapshot to continue from, or
+        None to replay from generation 0 (no snapshot, another config, or a snapshot ahead of
+        the archive). The snapshot may lag the archive by a generation (killed between the
+        commit and the snapshot): those generations are replayed from the archive."""
+        if self.done == 0 or not self.state_path.exists():
+            return None
+        try:
+            state = json.loads(self.state_path.read_text())
+            ok = (
+                state.get("format") == STATE_FORMAT
+                and state.get("fingerprint") == config_fingerprint(self.cfg)
+                and 1 <= int(state["generation"]) <= self.done
+            )
+            if not ok:
+                return None
+            u = np.array(state["search_point"], np.float64)
+            lin = Lineage(**{k: np.array(state[k], np.int64) for k in LINEAGE_FIELDS})
+        except (ValueError, KeyError, TypeError):  # unreadable: replay instead
+            return None
+        if u.shape != (self.cfg.population.size, len(self.genome)):
+            return None
+        return int(state["generation"]), u, lin, int(state["next_uid"])
+
+    def _jump_to(self, g: int) -> None:
+        """Rebuild what generation g needs from generations 0..g-1 without replaying them:
+        the pedigree (pedigree kinship only) from the archive's uid and parents, added and
+        retired generation by generation through Pedigree's public add/retire, so it is the
+        pedigree the uninterrupted run has whatever Pedigree keeps inside; the inherited
+        weights from generation g-1's weights file (the last committed generation's; a
+        snapshot behind the archive replays the rest); and generation g-1's progress row."""
+        from evo.archive import open_archive
+
+        ds = open_archive(self.archive)
+        if self.pedigree is not None:
+            uid, pa, pb, born = (
+                ds[k].isel(generation=slice(0, g)).values
+                for k in ("uid", "parent_a", "parent_b", "born")
+            )
+            for k in range(g):
+                self.generation = k
+                self._update_pedigree(
+                    Lineage(uid[k], pa[k], pb[k], born[k], uid[k])  # source: unused here
+                )
+        last = ds.isel(generation=g - 1).load()
+        self.mates = last.mate.values.astype(np.int64)
+        if self.cfg.evolution.inheritance == "lamarckian" and g == self.done:
+            self.weights = self._load_weights(g - 1)  # else the replay loads later ones
+        self._report(g - 1, last, replayed=True)
+
+    def _load_weights(self, g: int) -> dict[int, tuple[str, int]]:
+        """Generation g's weights index: uid -> (file relative to the run folder, group)."""
+        return weights_index(self.out / "weights" / f"g{g}.json")
 
     def _replay(self, g: int, u: np.ndarray) -> np.ndarray:
         ds = read_generation(self.archive, g)
@@ -346,38 +476,76 @@ class Evolution:
                 "seed; refusing to mix runs"
             )
         self.mates = ds.mate.values.astype(np.int64)
-        if self.cfg.evolution.inheritance == "lamarckian":
-            self.weights = load_weights(self.out / "weights" / f"g{g}.pt")
+        if self.cfg.evolution.inheritance == "lamarckian" and g == self.done - 1:
+            self.weights = self._load_weights(g)  # the next generation starts from these
         self._report(g, ds, replayed=True)
         return ds.fitness.values
 
+    def _weights_dir(self, g: int) -> Path:
+        return self.out / "weights" / f"g{g}"
+
     def _keep_weights(self, g, trials, results, fitness, genes, best_trial) -> None:
-        """Keep each individual's trained weights from its best trial (`best_trial[k]`) for
-        lamarckian inheritance and the checkpoints of the best individuals."""
+        """Note where each individual's trained weights from its best trial (`best_trial[k]`)
+        are, for lamarckian inheritance (index weights/g{g}.json: uid -> [file, group]), and
+        write the checkpoints of the best individuals. The weights stay in the trials' files
+        (weights/g{g}/t{t}.pt, written by the workers); results that carry them in memory
+        (a trial called directly) are saved there first."""
         cfg, lin = self.cfg, self.lineage
-        if results and results[0].weights is None:
+        if not results or (results[0].weights is None and results[0].weights_file is None):
             return
-        by_uid: dict[int, dict] = {}
+        files = []  # relative to the run folder
+        for t, r in enumerate(results):
+            if r.weights_file is None:
+                save_weights(r.weights, self._weights_dir(g) / f"t{t}.pt")
+                r.weights, r.weights_file = None, str(self._weights_dir(g) / f"t{t}.pt")
+            files.append(f"weights/g{g}/t{t}.pt")
+        by_uid: dict[int, tuple[str, int]] = {}
+        shared = cfg.ppo.mode == "shared"
         for k, t in enumerate(best_trial):
-            r = results[t]
-            slot = int(np.flatnonzero(trials[t] == k)[0])
-            by_uid[int(lin.uid[k])] = r.weights[0] if len(r.weights) == 1 else r.weights[slot]
+            slot = 0 if shared else int(np.flatnonzero(trials[t] == k)[0])
+            by_uid[int(lin.uid[k])] = (str(files[t]), slot)
         if cfg.evolution.inheritance == "lamarckian":
             self.weights = by_uid
-            atomic_save({str(k): v for k, v in by_uid.items()}, self.out / "weights" / f"g{g}.pt")
+            index = {str(u): [path, slot] for u, (path, slot) in by_uid.items()}
+            atomic_write_text(self.out / "weights" / f"g{g}.json", json.dumps(index))
         top = np.lexsort((lin.uid, -fitness))[: cfg.evolution.checkpoint_top]
         for k in top:
             u = int(lin.uid[k])
+            path, slot = by_uid[u]
             save_checkpoint(
                 self.out / "checkpoints" / f"g{g:04d}_uid{u}",
                 cfg.world,
                 cfg.ppo.model_copy(update={"mode": "shared"}),
-                [by_uid[u]],
+                load_weights([(str(self.out / path), slot)]),
                 genes={name: [float(genes[k, j])] for j, name in enumerate(self.genome.names)},
                 uids=[u],
                 generation=g,
                 fitness=float(fitness[k]),
             )
+
+    # -- retention -----------------------------------------------------------------------------
+    def _prune(self, g: int) -> None:
+        """Generation g is committed: delete the weights (weights/g{k}/ and its index
+        weights/g{k}.json) and checkpoints of earlier generations k but every
+        `keep_weights_every`-th and `keep_checkpoints_every`-th. --resume needs only the last
+        committed generation's weights."""
+        ev = self.cfg.evolution
+        for folder, every in (
+            ("weights", ev.keep_weights_every),
+            ("checkpoints", ev.keep_checkpoints_every),
+        ):
+            if every == 1:
+                continue
+            for path in sorted((self.out / folder).glob("g*")):
+                k = _generation_of(path.name.split("_")[0].split(".")[0])
+                if k is None or k >= g or (every and k % every == 0):
+                    continue
+                if path.is_dir():
+                    for f in sorted(path.iterdir()):
+                        remove(f)
+                    path.rmdir()
+                else:
+                    remove(path)
 
     def _report(self, g: int, ds: xr.Dataset, replayed: bool = False) -> None:
         """One progress row and log line from one archived generation (no generation axis)."""
@@ -400,26 +568,24 @@ class Evolution:
         )
 
 
-def load_weights(path: Path) -> dict[int, dict]:
-    """One generation's inherited weights ({uid: state dict}), or ArchiveError saying why not.
-    Never unpickles anything but tensors (weights_only)."""
+def weights_index(path: Path) -> dict[int, tuple[str, int]]:
+    """A generation's weights index (uid -> (file relative to the run folder, group)), or
+    ArchiveError naming the file and what is wrong with it."""
     try:
-        stored = torch.load(path, map_location="cpu", weights_only=True)
+        index = json.loads(Path(path).read_text())
+        return {int(u): (str(file), int(slot)) for u, (file, slot) in index.items()}
     except FileNotFoundError:
         raise ArchiveError(f"{path}: missing; the run cannot be resumed from here") from None
-    except Exception as err:  # truncated zip, a pickle refused by weights_only, ...
+    except (OSError, ValueError, TypeError, AttributeError) as err:
         raise ArchiveError(
-            f"{path}: not a readable weights file ({type(err).__name__}: {err})"
+            f"{path}: not a weights index {{uid: [file, group]}} ({type(err).__name__}: {err})"
         ) from None
-    ok = isinstance(stored, dict) and all(
-        str(k).isdigit()
-        and isinstance(v, dict)
-        and all(isinstance(t, torch.Tensor) for t in v.values())
-        for k, v in stored.items()
-    )
-    if not ok:
-        raise ArchiveError(f"{path}: expected {{uid: {{name: tensor}}}}")
-    return {int(k): v for k, v in stored.items()}
+
+
+def _generation_of(stem: str) -> int | None:
+    """12 for 'g12' or 'g0012'; None for a name of another form."""
+    digits = stem[1:]
+    return int(digits) if stem.startswith("g") and digits.isdigit() else None
 
 
 def package_versions() -> dict[str, str]:
@@ -448,5 +614,6 @@ def config_fingerprint(cfg: RunConfig) -> str:
     """The config without what may differ between a run and its resumption."""
     data = json.loads(cfg.model_dump_json())
     data["population"].pop("generations", None)
+    data["population"].pop("trials_per_task", None)  # how trials are packed, not what they do
     data.pop("workers", None)
     return json.dumps(data, sort_keys=True)

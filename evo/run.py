@@ -12,6 +12,7 @@ runs/out/<config name>. Bad input exits with status 2 before anything is written
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import sys
@@ -20,6 +21,7 @@ from pathlib import Path
 from evo.archive import ArchiveError, check_schema, complete_generations, stored_attrs
 from evo.config import load_run_config
 from kinevo.config import ConfigError
+from kinevo.faults import FAULT_PID
 
 
 def _fail(msg: str) -> None:
@@ -84,14 +86,15 @@ def main(argv: list[str] | None = None) -> None:
                 "Use another --out, or --force to replace it"
             )
         if args.force and not (args.resume and same):
-            for sub in ("archive.zarr", "checkpoints", "weights"):
+            for sub in ("archive.zarr", "checkpoints", "weights", "state"):
                 shutil.rmtree(out / sub, ignore_errors=True)
     try:
         _check_writable(out)
     except OSError as err:
         _fail(f"{out}: cannot write the run's output here ({err.strerror or err})")
 
-    client, cluster = _connect(args.scheduler, cfg.workers)
+    os.environ.setdefault(FAULT_PID, str(os.getpid()))  # write faults hit this process only
+    client, cluster = _connect(args.scheduler, cfg.workers, gpu=cfg.ppo.device == "cuda")
     print(f"Dask dashboard: {client.dashboard_link}", flush=True)
     done = complete_generations(archive)
     if done:
@@ -156,7 +159,11 @@ def _same_config(archive: Path, cfg) -> bool:
         return False
 
 
-def _connect(scheduler: str | None, workers: int):
+def _connect(scheduler: str | None, workers: int, gpu: bool = False):
+    """A client of the scheduler at `scheduler`, or of a new local cluster. With `gpu`
+    (ppo.device: cuda) every trial task asks for the resource GPU=1: the local workers
+    offer one each; workers of an external cluster must be started with
+    `--resources GPU=1`, or no trial runs."""
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -167,6 +174,7 @@ def _connect(scheduler: str | None, workers: int):
         processes=True,
         dashboard_address="127.0.0.1:0",
         host="127.0.0.1",
+        resources={"GPU": 1} if gpu else None,
     )
     return Client(cluster), cluster
 

@@ -37,6 +37,7 @@ class TrialResult:
     diamonds_given: np.ndarray  # int64[N, N] diamonds slot i gave slot j while learning
     curve: list[dict] = field(default_factory=list)
     weights: list[dict] | None = None  # G plain state dicts when asked for
+    weights_file: str | None = None  # or: where they were saved (`save_weights`)
     agent_steps: int = 0
     seconds: float = 0.0
 
@@ -114,6 +115,65 @@ def run_trial(
         agent_steps=result.agent_steps,
         seconds=result.seconds,
     )
+
+
+# -- weights in the run's folder (evolution: they stay off the client) -------------------------
+# A reference to one group's weights: (file, group) - a file of `save_weights`, and the group
+# (slot; 0 in shared mode) inside it.
+WeightsRef = tuple[str, int]
+
+
+def save_weights(states: list[dict], path: str | os.PathLike) -> None:
+    """A trial's weights (one state dict per group) as one flat file of tensors, "g.name"
+    keys, written atomically through the fault hooks."""
+    from kinevo.faults import atomic_save
+
+    flat = {f"{g}.{k}": v.detach().cpu() for g, s in enumerate(states) for k, v in s.items()}
+    atomic_save(flat, path)
+
+
+def load_weights(refs: Sequence[WeightsRef]) -> list[dict]:
+    """The state dicts `refs` point at, each file read once (weights_only: tensors only)."""
+    import torch
+
+    files: dict[str, dict] = {}
+    out = []
+    for path, group in refs:
+        if path not in files:
+            try:
+                files[path] = torch.load(path, map_location="cpu", weights_only=True)
+            except Exception as err:  # missing, truncated, a pickle refused by weights_only
+                raise ValueError(
+                    f"{path}: not a readable weights file ({type(err).__name__}: {err})"
+                ) from None
+            if not all(isinstance(v, torch.Tensor) for v in files[path].values()):
+                raise ValueError(f"{path}: expected a flat dict of tensors")
+        prefix = f"{int(group)}."
+        out.append({k[len(prefix) :]: v for k, v in files[path].items() if k.startswith(prefix)})
+    return out
+
+
+def trial_task(trial: Callable[..., TrialResult], init_weights=None, weights_to=None, **kw):
+    """The Dask task around a trial (`run_trial` or a stand-in): its starting weights read
+    from the files `init_weights` references (or given as state dicts), its trained weights
+    written to `weights_to` (a file in the run's folder, which the workers must see) and
+    returned as that path, so weights never travel through the client."""
+    if init_weights is not None and init_weights and not isinstance(init_weights[0], dict):
+        init_weights = load_weights(init_weights)
+    result = trial(**kw, init_states=init_weights, return_weights=weights_to is not None)
+    if weights_to is not None:
+        save_weights(result.weights, weights_to)
+        result.weights, result.weights_file = None, str(weights_to)
+    return result
+
+
+def trial_batch(jobs: list[dict], shared: dict) -> list[TrialResult]:
+    """The trials of one Dask task (`population.trials_per_task` of them), one after
+    another: each job is `trial_task`'s keyword arguments but those in `shared` (the trial
+    function under "trial", and the configs every trial takes)."""
+    shared = dict(shared)
+    trial = shared.pop("trial")
+    return [trial_task(trial, **shared, **job) for job in jobs]
 
 
 def derived_seed(*keys: int) -> int:

@@ -1,12 +1,17 @@
 """Fault injection for the reliability tests: inert unless an environment variable asks.
 
-Every file a run writes (each Zarr key of the archive, each weights or checkpoint file) goes
-through `before_write(label)`, so a test can make the k-th write of a process fail:
+Every file a run writes or deletes (each Zarr key of the archive, each weights, checkpoint or
+snapshot file, each pruned file) goes through `before_write(label)`, so a test can make the
+k-th write of a process fail:
 
     KINEVO_FAULT_WRITE="7:kill"     SIGKILL this process just before its 7th write
     KINEVO_FAULT_WRITE="7:enospc"   the 7th and every later write fails: disk full
     KINEVO_FAULT_WRITE="7:eacces"   the 7th and every later write fails: permission denied
     KINEVO_WRITE_LOG=PATH           append each write's label to PATH (to count them)
+    KINEVO_FAULT_PID=PID            only process PID faults (evo.run sets it to its own pid,
+                                    so Dask workers, which write the trials' weights files and
+                                    inherit the environment, log their writes as "worker ..."
+                                    but are never killed or failed by the hook)
 
 and training can be poisoned:
 
@@ -30,6 +35,7 @@ from zarr.storage import LocalStore, WrapperStore
 WRITE_FAULT = "KINEVO_FAULT_WRITE"
 WRITE_LOG = "KINEVO_WRITE_LOG"
 NAN_UPDATE = "KINEVO_FAULT_NAN_UPDATE"
+FAULT_PID = "KINEVO_FAULT_PID"
 _ERRORS = {"enospc": errno.ENOSPC, "eacces": errno.EACCES}
 
 _writes = 0  # writes of this process so far
@@ -39,12 +45,14 @@ def before_write(label: str) -> None:
     """Count one file write; kill or fail here if KINEVO_FAULT_WRITE says so."""
     global _writes
     _writes += 1
+    owner = os.environ.get(FAULT_PID)
+    worker = owner is not None and owner != str(os.getpid())
     log = os.environ.get(WRITE_LOG)
     if log:
         with open(log, "a") as f:
-            f.write(f"{_writes}\t{label}\n")
+            f.write(f"{_writes}\t{'worker ' if worker else ''}{label}\n")
     fault = os.environ.get(WRITE_FAULT)
-    if not fault:
+    if not fault or worker:
         return
     at, _, kind = fault.partition(":")
     if _writes == int(at) and kind == "kill":
@@ -102,3 +110,10 @@ def atomic_save(obj, path: str | Path) -> None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     _replace(path, lambda tmp: tmp.write_text(text))
+
+
+def remove(path: str | Path) -> None:
+    """Delete a file of the run (counted as a write; a missing file is no error)."""
+    path = Path(path)
+    before_write(f"delete:{path.name}")
+    path.unlink(missing_ok=True)

@@ -17,7 +17,6 @@ from test_archive import GENES, values, write
 
 import analysis
 from evo.archive import (
-    COMPLETE,
     ArchiveError,
     append_generation,
     complete_generations,
@@ -25,14 +24,15 @@ from evo.archive import (
     open_archive,
     read_generation,
 )
-from evo.evolution import load_weights
+from evo.evolution import weights_index
+from evo.trial import load_weights, save_weights
 
 ROOT = Path(__file__).parents[1]
 SMOKE = ROOT / "runs" / "smoke.yaml"
 
 
 def half_append(path, n_arrays: int) -> None:
-    """What a writer killed inside generation 2's append leaves: some arrays one longer."""
+    """What a writer killed while growing the generation axis leaves: some arrays longer."""
     group = zarr.open_group(path, mode="r+")
     grown = 0
     for _, arr in sorted(group.arrays(), key=lambda kv: kv[0]):
@@ -104,37 +104,47 @@ class Boom:
 
 def test_weights_that_carry_a_pickle_are_refused_and_never_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    path = tmp_path / "g0.pt"
+    path = tmp_path / "t0.pt"
     with open(path, "wb") as f:
-        pickle.dump({"0": {"w": Boom()}}, f)
-    with pytest.raises(ArchiveError, match=r"g0\.pt: not a readable weights file"):
-        load_weights(path)
+        pickle.dump({"0.w": Boom()}, f)
+    with pytest.raises(ValueError, match=r"t0\.pt: not a readable weights file"):
+        load_weights([(str(path), 0)])
     assert not (tmp_path / "PWNED").exists()
 
 
 @pytest.mark.parametrize(
     "content, message",
     [
-        (None, "missing"),
+        (None, "not a readable weights file .FileNotFoundError"),
         (b"PK\x03\x04 truncated", "not a readable weights file"),
-        ({"zero": {"w": torch.zeros(2)}}, "expected {uid: {name: tensor}}"),
+        ({"0.w": [1, 2]}, "expected a flat dict of tensors"),
     ],
 )
 def test_damaged_weights_files_are_named(tmp_path, content, message):
-    path = tmp_path / "g3.pt"
+    path = tmp_path / "t3.pt"
     if isinstance(content, bytes):
         path.write_bytes(content)
     elif content is not None:
         torch.save(content, path)
-    with pytest.raises(ArchiveError, match=message):
-        load_weights(path)
-    good = {"7": {"w": torch.ones(2)}}
-    torch.save(good, path)
-    assert torch.equal(load_weights(path)[7]["w"], torch.ones(2))
+    with pytest.raises(ValueError, match=message):
+        load_weights([(str(path), 0)])
+    save_weights([{"w": torch.ones(2)}], path)
+    assert torch.equal(load_weights([(str(path), 0)])[0]["w"], torch.ones(2))
 
 
-def test_the_commit_marker_never_counts_past_the_arrays(tmp_path):
-    path = write(tmp_path / "archive.zarr", generations=1)
-    zarr.open_group(path, mode="r+").attrs[COMPLETE] = 5  # a lie
-    with pytest.raises(ArchiveError):
-        read_generation(path, 3)
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (None, "missing; the run cannot be resumed"),
+        ("{not json", "not a weights index"),
+        ('{"7": "weights/g0/t0.pt"}', "not a weights index"),
+    ],
+)
+def test_a_damaged_weights_index_is_named(tmp_path, text, message):
+    path = tmp_path / "g0.json"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ArchiveError, match=f"{path}: {message}"):
+        weights_index(path)
+    path.write_text('{"7": ["weights/g0/t1.pt", 1]}')
+    assert weights_index(path) == {7: ("weights/g0/t1.pt", 1)}

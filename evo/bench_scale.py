@@ -1,0 +1,256 @@
+"""Scale benchmark: the evolution loop at 1,000 and 10,000 individuals with a stub trial;
+prints one JSON line per figure.
+
+    python -m evo.bench_scale                      # the README's figures (tens of minutes)
+    python -m evo.bench_scale --sizes 1000 --generations 5 --threads 64
+
+`stub_trial` stands in for `evo.trial.run_trial`: same arguments, a `TrialResult` of the real
+shapes (every counter, the learning curve of `ppo.num_updates` updates, weights shaped like
+the configured network when asked for) drawn from the trial's seed, after sleeping
+`seconds`. So the run loop, selection, pedigree, archive and scheduling run as in a real run
+while the trials cost nothing but their sleep, and the figures are the loop's own:
+
+- overhead: generation wall time not spent waiting for the slowest trial round, as a share of
+  a generation whose trials take `--trial-seconds` (with trials of 10 s on enough threads,
+  one round of trials takes 10 s, and the rest is the loop's);
+- archive files and bytes per generation;
+- resume time (process-free: a fresh Evolution continuing an archive of 20 and of 200
+  generations by one generation, minus that generation's own time);
+- client peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from evo.config import FitnessConfig, PPOConfig, load_run_config
+from evo.evolution import Evolution
+from evo.trial import TrialResult
+from kinship.structures import KinshipConfig
+from world.config import WorldConfig
+from world.layout import COUNTERS
+
+ROOT = Path(__file__).parents[1]
+_SHAPES: dict[tuple, dict[str, tuple[int, ...]]] = {}
+
+
+def _weight_shapes(world: WorldConfig, ppo: PPOConfig) -> dict[str, tuple[int, ...]]:
+    key = (world.model_dump_json(), ppo.model_dump_json())
+    if key not in _SHAPES:
+        from evo.policy import make_policy
+
+        net = make_policy(world, ppo)
+        _SHAPES[key] = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    return _SHAPES[key]
+
+
+def stub_trial(
+    genes: dict[str, Sequence[float]],
+    uids: Sequence[int],
+    world: WorldConfig,
+    ppo: PPOConfig,
+    kinship: KinshipConfig,
+    seed: int,
+    kinship_matrix: np.ndarray | None = None,
+    init_states: list[dict] | None = None,
+    return_weights: bool = False,
+    fitness: FitnessConfig | None = None,
+    seconds: float = 0.0,
+    **_,
+) -> TrialResult:
+    """A trial's result of the real shapes, drawn from `seed` (fitness rises with the mean
+    gene value, so selection has something to act on), after sleeping `seconds`. Weights:
+    each slot's starting weights (or zeros) plus 1, so inheritance can be followed."""
+    if seconds:
+        time.sleep(seconds)
+    uids = np.asarray(uids, np.int64)
+    n = len(uids)
+    rng = np.random.default_rng(seed)
+    g = np.mean([np.asarray(v, np.float64) for v in genes.values()], axis=0)
+    fit = rng.random(n) + g
+    K = np.eye(n, dtype=np.float32) if kinship_matrix is None else kinship_matrix
+    weights = None
+    if return_weights:
+        shapes = _weight_shapes(world, ppo)
+        groups = 1 if ppo.mode == "shared" else n
+        weights = []
+        for k in range(groups):
+            start = init_states[k] if init_states else None
+            weights.append(
+                {
+                    name: (start[name] if start else torch.zeros(shape)) + 1
+                    for name, shape in shapes.items()
+                }
+            )
+    return TrialResult(
+        uids=uids,
+        fitness=fit,
+        training_fitness=fit / 2,
+        counters={c: rng.integers(0, 50, n) for c in COUNTERS},
+        bonds=uids[: 2 * (n // 2)].reshape(-1, 2)[:1],
+        nan_skips=np.zeros(1 if ppo.mode == "shared" else n, np.int64),
+        kinship=np.asarray(K, np.float32),
+        energy_given=rng.integers(0, 5, (n, n)),
+        diamonds_given=rng.integers(0, 2, (n, n)),
+        curve=[{"hearts_per_episode_by_slot": rng.random(n).tolist()}] * ppo.num_updates,
+        weights=weights,
+        agent_steps=ppo.total_timesteps * n,
+        seconds=seconds,
+    )
+
+
+# -- the benchmark ----------------------------------------------------------------------------
+def emit(**fields) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def bench_config(individuals: int, generations: int, base: Path, extra: Sequence[str] = ()):
+    """`base` (runs/population.yaml: lamarckian, pedigree kinship, trials of 4) at
+    `individuals` individuals."""
+    return load_run_config(
+        base,
+        [f"population.size={individuals}", f"population.generations={generations}", *extra],
+    )
+
+
+def _cluster(workers: int, threads: int):
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=threads, processes=True,
+        dashboard_address=None, host="127.0.0.1",
+    )  # fmt: skip
+    client = Client(cluster)
+    client.run(lambda: __import__("evo.bench_scale"))  # imports outside the timing
+    return client, cluster
+
+
+def _files(folder: Path) -> tuple[int, int]:
+    files = [p for p in Path(folder).rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def loop(individuals: int, generations: int, args) -> None:
+    """One run of `generations` generations; its per-generation figures."""
+    cfg = bench_config(individuals, generations, args.base)
+    trial = functools.partial(stub_trial, seconds=args.trial_seconds)
+    client, cluster = _cluster(args.workers, args.threads)
+    try:
+        with tempfile.TemporaryDirectory(dir=args.tmp) as out:
+            counts = []  # (files, bytes) of the archive after each generation
+
+            def log(_line):
+                counts.append(_files(Path(out) / "archive.zarr"))
+
+            ev = Evolution(cfg, Path(out), client, log=log, progress=False, trial=trial)
+            t = time.perf_counter()
+            rows = ev.run()
+            wall = time.perf_counter() - t
+            all_files, all_bytes = _files(out)
+    finally:
+        client.close()
+        cluster.close()
+    # what each generation after the first adds (the first lays the store out)
+    files = (counts[-1][0] - counts[0][0]) / max(1, generations - 1)
+    nbytes = (counts[-1][1] - counts[0][1]) / max(1, generations - 1)
+    per_gen = wall / generations
+    overhead = per_gen - args.trial_seconds  # enough threads: one round of trials
+    write = [r["timing"]["archive_write_s"] for r in rows]
+    emit(
+        figure="loop", individuals=individuals, generations=generations,
+        trials_per_generation=len(ev._assign_trials(0)), trial_seconds=args.trial_seconds,
+        workers=args.workers, threads_per_worker=args.threads,
+        generation_s=round(per_gen, 3), overhead_s=round(overhead, 3),
+        overhead_share_of_10s_generation=round(overhead / (10 + overhead), 4),
+        archive_write_s=round(float(np.median(write)), 3),
+        archive_files_first_generation=counts[0][0],
+        archive_new_files_per_generation=round(files, 2),
+        archive_new_bytes_per_generation=int(nbytes),
+        run_folder_files=all_files, run_folder_bytes=all_bytes,
+        client_peak_rss_mb=round(_peak_rss_mb(), 1),
+    )  # fmt: skip
+
+
+def resume(individuals: int, generations: int, args) -> None:
+    """Continue a run of `generations` generations by one: from the snapshot, and by replay
+    (snapshot removed); seconds before the new generation's trials, in process (no Python or
+    cluster start)."""
+    trial = functools.partial(stub_trial, seconds=0.0)
+    client, cluster = _cluster(args.workers, args.threads)
+    try:
+        with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+            built = Path(tmp) / "built"
+            cfg = bench_config(individuals, generations, args.base)
+            Evolution(cfg, built, client, log=lambda *_: None, progress=False,
+                      trial=trial).run()  # fmt: skip
+            more = bench_config(individuals, generations + 1, args.base)
+            figures = {}
+            for how in ("snapshot", "replay"):
+                out = Path(tmp) / how
+                shutil.copytree(built, out)
+                if how == "replay":
+                    (out / "state" / "resume.json").unlink()
+                t = time.perf_counter()
+                ev = Evolution(more, out, client, log=lambda *_: None, progress=False,
+                               trial=trial)  # fmt: skip
+                ev.run()
+                total = time.perf_counter() - t
+                figures[f"{how}_s"] = round(total - ev.rows[-1]["timing"]["generation_s"], 3)
+    finally:
+        client.close()
+        cluster.close()
+    emit(figure="resume", individuals=individuals, generations=generations, **figures)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m evo.bench_scale", description=__doc__)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--generations", type=int, nargs="+", default=[5, 2],
+                    help="generations for each size")  # fmt: skip
+    ap.add_argument("--resume-individuals", type=int, default=100)
+    ap.add_argument("--resume-at", type=int, nargs="+", default=[20, 200])
+    ap.add_argument("--trial-seconds", type=float, default=0.0,
+                    help="stub trial sleep; 0 measures the loop alone")  # fmt: skip
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=16, help="threads per worker")
+    ap.add_argument("--base", type=Path, default=ROOT / "runs" / "population.yaml")
+    ap.add_argument("--tmp", help="folder for the runs (default: the system's)")
+    ap.add_argument("--only", choices=["loop", "resume"], help=argparse.SUPPRESS)
+    ap.add_argument("--at", type=int, nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.only:  # one measurement in this process (its own peak RSS)
+        (loop if args.only == "loop" else resume)(*args.at, args)
+        return
+    passed = [a for a in (argv if argv is not None else sys.argv[1:])]
+    for size, gens in zip(args.sizes, args.generations, strict=True):
+        _child(passed, "loop", size, gens)
+    for gens in args.resume_at:
+        _child(passed, "resume", args.resume_individuals, gens)
+
+
+def _child(passed: list[str], what: str, individuals: int, generations: int) -> None:
+    """Each measurement in a fresh process, so peak RSS is its own."""
+    cmd = [sys.executable, "-m", "evo.bench_scale", *passed, "--only", what, "--at",
+           str(individuals), str(generations)]  # fmt: skip
+    subprocess.run(cmd, check=True, cwd=ROOT, stderr=subprocess.DEVNULL)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""The run loop at scale, with evo.bench_scale's stub trial (no training): resume from the
+snapshot without replaying generations, weights retention, trials per task."""
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evo.archive import complete_generations, identical, open_archive
+from evo.bench_scale import stub_trial
+from evo.config import load_run_config
+from evo.evolution import Evolution, TrialFailed, derived_seed
+
+SMOKE = Path(__file__).parents[1] / "runs" / "smoke.yaml"
+SETTINGS = [
+    "population.size=8", "evolution.inheritance=lamarckian", "evolution.checkpoint_top=1",
+    "ppo.total_timesteps=256",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
+
+
+def config(generations: int, *more: str):
+    return load_run_config(SMOKE, [*SETTINGS, f"population.generations={generations}", *more])
+
+
+def run(cfg, out, client, trial=stub_trial, log=None):
+    lines = [] if log is None else log
+    ev = Evolution(cfg, out, client, log=lines.append, progress=False, trial=trial)
+    ev.run()
+    return ev, lines
+
+
+FAIL_SEED = derived_seed(0, 3, 5, 0)  # smoke.yaml's seed 0: generation 3, trial 0
+
+
+def failing_in_generation_3(**kw):
+    if kw["seed"] == FAIL_SEED:
+        raise RuntimeError("injected")
+    return stub_trial(**kw)
+
+
+CALLS = []  # seeds of the trials run (the cluster runs in this process)
+
+
+def counting(**kw):
+    CALLS.append(kw["seed"])
+    return stub_trial(**kw)
+
+
+@pytest.fixture(scope="module")
+def reference(client, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref")
+    run(config(5), out, client)
+    return out
+
+
+def test_resume_continues_from_the_snapshot_without_replaying(client, reference, tmp_path):
+    with pytest.raises(TrialFailed):
+        run(config(5), tmp_path, client, trial=failing_in_generation_3)
+    assert complete_generations(tmp_path / "archive.zarr") == 3
+    state = json.loads((tmp_path / "state" / "resume.json").read_text())
+    assert state["generation"] == 3
+    CALLS.clear()
+    ev, lines = run(config(5), tmp_path, client, trial=counting)
+    assert [r["generation"] for r in ev.rows] == [2, 3, 4]  # the last archived, then new
+    assert lines[0].startswith("gen   2 (archived)")
+    assert len(CALLS) == 2 * 4  # generations 3 and 4 only, 4 trials each
+    assert identical(reference / "archive.zarr", tmp_path / "archive.zarr") == []
+
+
+def test_a_snapshot_behind_the_archive_replays_the_generations_between(client, reference, tmp_path):
+    run(config(2), tmp_path, client)
+    state = tmp_path / "state" / "resume.json"
+    behind = state.read_text()  # the snapshot for generation 2
+    run(config(3), tmp_path, client)
+    state.write_text(behind)  # as if killed after committing generation 2: it is replayed
+    ev, lines = run(config(5), tmp_path, client)
+    assert [r["generation"] for r in ev.rows] == [1, 2, 3, 4]
+    assert lines[1].startswith("gen   2 (archived)")
+    assert identical(reference / "archive.zarr", tmp_path / "archive.zarr") == []
+
+
+def test_a_snapshot_of_another_config_is_ignored_and_the_run_replayed(client, reference, tmp_path):
+    run(config(3), tmp_path, client)
+    state = tmp_path / "state" / "resume.json"
+    data = json.loads(state.read_text())
+    data["fingerprint"] = "something else"
+    state.write_text(json.dumps(data))
+    ev, lines = run(config(5), tmp_path, client)
+    assert [r["generation"] for r in ev.rows] == [0, 1, 2, 3, 4]
+    assert identical(reference / "archive.zarr", tmp_path / "archive.zarr") == []
+
+
+def test_the_stub_trial_gives_results_of_the_real_shapes(client, reference):
+    ds = open_archive(reference / "archive.zarr")
+    cfg = config(5)
+    assert ds.sizes["update"] == cfg.ppo.num_updates and ds.sizes["individual"] == 8
+    assert np.isfinite(ds.fitness.values).all()
+    assert functools.partial(stub_trial, seconds=0.0)  # the form evo.bench_scale submits
+
+
+def test_weights_and_checkpoints_are_pruned_to_what_the_config_keeps(client, tmp_path):
+    cfg = config(6, "evolution.keep_checkpoints_every=2", "evolution.checkpoint_top=2")
+    run(cfg, tmp_path, client)
+    weights = sorted(p.name for p in (tmp_path / "weights").iterdir())
+    assert weights == ["g5", "g5.json"]  # the trials' files and the index: uid -> file
+    assert len(list((tmp_path / "weights" / "g5").iterdir())) == 4
+    gens = {p.name[:5] for p in (tmp_path / "checkpoints").iterdir()}
+    assert gens == {"g0000", "g0002", "g0004", "g0005"}
+    assert len(list((tmp_path / "checkpoints").iterdir())) == 4 * 2 * 2  # .pt and .json
+    cfg = config(6, "evolution.keep_weights_every=3")
+    run(cfg, tmp_path / "every3", client)
+    weights = sorted(p.name for p in (tmp_path / "every3" / "weights").iterdir())
+    assert weights == ["g0", "g0.json", "g3", "g3.json", "g5", "g5.json"]
+    assert len({p.name[:5] for p in (tmp_path / "every3" / "checkpoints").iterdir()}) == 6
+
+
+def test_a_pruned_run_resumes_to_the_same_archive(client, reference, tmp_path):
+    cfg = config(5, "evolution.keep_checkpoints_every=3")
+    with pytest.raises(TrialFailed):
+        run(cfg, tmp_path, client, trial=failing_in_generation_3)
+    kept = sorted(p.name for p in (tmp_path / "weights").iterdir())
+    assert kept == ["g2", "g2.json", "g3"]  # the last committed, and the one that failed
+    run(cfg, tmp_path, client)
+    assert identical(reference / "archive.zarr", tmp_path / "archive.zarr") == []
+
+
+def test_weights_stay_in_the_run_folder_and_children_start_from_their_parents(reference):
+    """Workers write each trial's weights to weights/g{g}/t{t}.pt and read the next
+    generation's starting weights from there; the stub adds 1 to what a slot starts from."""
+    from evo.trial import load_weights
+
+    index = json.loads((reference / "weights" / "g4.json").read_text())
+    refs = [(str(reference / path), slot) for path, slot in index.values()]
+    starts = sorted(float(next(iter(s.values())).flatten()[0]) for s in load_weights(refs))
+    assert starts[-1] >= 3  # trained in 3+ generations along its line
+    assert set(starts) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+
+
+def test_several_trials_per_task_give_the_same_archive(client, reference, tmp_path):
+    run(config(5, "population.trials_per_task=3"), tmp_path, client)  # 4 trials: tasks of 3, 1
+    assert identical(reference / "archive.zarr", tmp_path / "archive.zarr") == []
+
+
+def gpu_held(**kw):
+    from distributed import get_worker
+
+    assert get_worker().state.available_resources["GPU"] == 0  # this task holds the GPU
+    return stub_trial(**kw)
+
+
+def test_cuda_trials_ask_for_a_gpu_resource(reference, tmp_path):
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
+        resources={"GPU": 1},
+    ) as cluster, Client(cluster) as c:  # fmt: skip
+        run(config(2, "ppo.device=cuda"), tmp_path, c, trial=gpu_held)
+    ds = open_archive(tmp_path / "archive.zarr")
+    assert ds.sizes["generation"] == 2
