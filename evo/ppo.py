@@ -369,6 +369,7 @@ def train(
         # -- rollout -----------------------------------------------------------------------
         t_rollout = time.perf_counter()
         world_s = collect_rollout(world, net, buf, sampler)
+        faults.kill_mid_training(update_no)  # test hook: a worker dies mid-trial
         if faults.poison_update(update_no):  # test hook: the NaN guard must catch this
             buf.rewards[-1, 0, 0] = float("nan")
         bonds.append(world.read_bonds())

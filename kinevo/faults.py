@@ -13,9 +13,12 @@ k-th write of a process fail:
                                     inherit the environment, log their writes as "worker ..."
                                     but are never killed or failed by the hook)
 
-and training can be poisoned:
+and training can be poisoned or its process killed:
 
     KINEVO_FAULT_NAN_UPDATE=3       a NaN reward enters the 3rd rollout of every training
+    KINEVO_FAULT_KILL_WORKER=F:3    the first 3 trainings to reach their 2nd update SIGKILL
+                                    their process (a Dask worker dies mid-trial); file F
+                                    counts the deaths across processes
 
 Files land atomically (written beside their target, then renamed over it): Zarr's LocalStore
 does this itself, `atomic_save` and `atomic_write_text` do it for ours, so a kill leaves
@@ -35,6 +38,7 @@ from zarr.storage import LocalStore, WrapperStore
 WRITE_FAULT = "KINEVO_FAULT_WRITE"
 WRITE_LOG = "KINEVO_WRITE_LOG"
 NAN_UPDATE = "KINEVO_FAULT_NAN_UPDATE"
+KILL_WORKER = "KINEVO_FAULT_KILL_WORKER"
 FAULT_PID = "KINEVO_FAULT_PID"
 _ERRORS = {"enospc": errno.ENOSPC, "eacces": errno.EACCES}
 
@@ -63,6 +67,24 @@ def before_write(label: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
     if _writes >= int(at) and kind in _ERRORS:
         raise OSError(_ERRORS[kind], os.strerror(_ERRORS[kind]), label)
+
+
+def kill_mid_training(update_no: int) -> None:
+    """Die here (SIGKILL) if KINEVO_FAULT_KILL_WORKER still asks for deaths at this update."""
+    spec = os.environ.get(KILL_WORKER)
+    if not spec or update_no != 2:
+        return
+    import fcntl
+
+    path, _, wanted = spec.rpartition(":")
+    with open(path, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # workers race for the count
+        f.seek(0)
+        if len(f.read().splitlines()) >= int(wanted):
+            return
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def poison_update(update_no: int) -> bool:

@@ -3,17 +3,15 @@ keeps every completed generation; after the cause is gone, --resume finishes the
 Workers killed again and again change nothing."""
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from test_run import _busy, _descendants
 
 from evo.archive import complete_generations, identical
 from evo.evolution import TRIAL_RETRIES, derived_seed
+from kinevo.faults import KILL_WORKER
 
 ROOT = Path(__file__).parents[1]
 SMOKE = ROOT / "runs" / "smoke.yaml"
@@ -37,28 +35,16 @@ def test_a_failing_trial_stops_the_run_naming_generation_trial_and_seed(tmp_path
 
 @pytest.mark.slow
 def test_workers_killed_again_and_again_do_not_change_the_result(tmp_path):
-    """Three SIGKILLs of busy Dask workers over a two-generation run: the nannies restart
-    them, the lost trials run again, and the archive equals an undisturbed run's."""
-    args = ["--workers", "2", "--quiet", "--set", "ppo.total_timesteps=8192"]
-    cmd = [sys.executable, "-m", "evo.run", str(SMOKE), *args]
-    proc = subprocess.Popen(
-        [*cmd, "--out", str(tmp_path / "killed")], cwd=ROOT, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    killed: list[int] = []
-    deadline = time.time() + 600
-    while proc.poll() is None and time.time() < deadline:
-        if len(killed) < 3:
-            for pid in _descendants(proc.pid):
-                if pid not in killed and _busy(pid):
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-                    time.sleep(2.0)  # let the scheduler notice before the next kill
-                    break
-        time.sleep(0.3)
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
-    assert len(killed) == 3
+    """Three Dask workers SIGKILL themselves mid-trial (kinevo.faults) over a two-generation
+    run: the nannies restart them, the lost trials run again (Dask allows a task 3 deaths),
+    and the archive equals an undisturbed run's."""
+    deaths = tmp_path / "deaths"
+    cmd = [sys.executable, "-m", "evo.run", str(SMOKE), "--workers", "2", "--quiet"]
+    env = {**os.environ, KILL_WORKER: f"{deaths}:3"}
+    r = subprocess.run([*cmd, "--out", str(tmp_path / "killed")], capture_output=True, text=True,
+                       cwd=ROOT, timeout=600, env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert len(deaths.read_text().splitlines()) == 3
     r = subprocess.run([*cmd, "--out", str(tmp_path / "ref")], capture_output=True, text=True,
                        cwd=ROOT, timeout=600)  # fmt: skip
     assert r.returncode == 0, r.stderr
