@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -364,10 +366,16 @@ def _create(path: Path, ds: xr.Dataset, attrs: dict) -> None:
         coords={n: variables[n] for n in ds.coords},
     )
     template.attrs = {**attrs, SCHEMA: SCHEMA_VERSION, COMPLETE: 0}
+    # Laid out beside its place, then renamed into it: a run killed here leaves no store that
+    # looks foreign (a group without our attributes) where its archive belongs.
+    partial = path.with_name(f"{path.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
     template.to_zarr(
-        zarr_store(path), mode="w", zarr_format=3, consolidated=False, compute=False,
+        zarr_store(partial), mode="w", zarr_format=3, consolidated=False, compute=False,
         encoding=encoding,
     )  # fmt: skip
+    shutil.rmtree(path, ignore_errors=True)  # an uncommitted layout of an earlier attempt
+    os.replace(partial, path)
 
 
 def append_generation(path: str | Path, ds: xr.Dataset, attrs: dict | None = None) -> int:
