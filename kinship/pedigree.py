@@ -168,11 +168,7 @@ class Pedigree:
 
     def relatedness(self, uids: Sequence[int]) -> np.ndarray:
         """Coefficient of relationship among `uids`: float32[n, n], symmetric, diagonal 1."""
-        f = self.kinship_coefficients(uids)
-        d = np.sqrt(np.diag(f))
-        r = f / np.outer(d, d)
-        np.fill_diagonal(r, 1.0)
-        return np.clip(r, 0.0, 1.0).astype(np.float32)
+        return relationship(self.kinship_coefficients(uids))
 
     def parents(self, uid: int) -> list[int]:
         """Known parents of `uid` (one for a selfed individual, none for a founder)."""
@@ -255,3 +251,12 @@ class Pedigree:
             u = err.args[0]
             state = "retired" if u in self else "not in the pedigree"
             raise KeyError(f"uid {u} is {state}") from None
+
+
+def relationship(f: np.ndarray) -> np.ndarray:
+    """Wright's coefficient of relationship r(i, j) = f(i, j) / sqrt(f(i, i) f(j, j)) from a
+    matrix of kinship coefficients: float32, symmetric, diagonal 1, in [0, 1]."""
+    d = np.sqrt(np.diag(f))
+    r = f / np.outer(d, d)
+    np.fill_diagonal(r, 1.0)
+    return np.clip(r, 0.0, 1.0).astype(np.float32)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import networkx as nx
 import numpy as np
 
+from kinship.pedigree import relationship
+
 
 class DensePedigree:
     def __init__(self):
@@ -106,11 +108,7 @@ class DensePedigree:
 
     def relatedness(self, uids: Sequence[int]) -> np.ndarray:
         """Coefficient of relationship among `uids`: float32[n, n], symmetric, diagonal 1."""
-        f = self.kinship_coefficients(uids)
-        d = np.sqrt(np.diag(f))
-        r = f / np.outer(d, d)
-        np.fill_diagonal(r, 1.0)
-        return np.clip(r, 0.0, 1.0).astype(np.float32)
+        return relationship(self.kinship_coefficients(uids))
 
     def parents(self, uid: int) -> list[int]:
         return sorted(self.graph.predecessors(uid))
