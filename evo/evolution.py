@@ -158,7 +158,8 @@ class Evolution:
         else:
             from evotorch.algorithms import CMAES, PGPE
 
-            torch.manual_seed(derived_seed(cfg.seed, 0, 3))
+            # the problem's own generator, not torch's global one that other runs share
+            problem.manual_seed(derived_seed(cfg.seed, 0, 3))
             center = torch.full((len(self.genome),), 0.5, dtype=torch.float64)
             stdev = cfg.evolution.stdev_init
             if cfg.evolution.algorithm == "cmaes":

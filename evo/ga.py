@@ -34,6 +34,7 @@ from evotorch.operators import functional as F
 from evo.config import EvolutionConfig
 from evo.genome import fold
 from evo.lineage import Lineage
+from kinevo.seeding import global_torch_seed
 
 logging.getLogger("evotorch").setLevel(logging.WARNING)  # a line per Problem made is noise here
 
@@ -82,8 +83,7 @@ def next_generation(
     n_pairs = (n_children + 1) // 2
     seed = int(rng.integers(2**62))
 
-    with torch.random.fork_rng(devices=[]):  # EvoTorch's functional operators draw from it
-        torch.manual_seed(seed)
+    with global_torch_seed(seed):  # EvoTorch's functional operators draw from it
         ut = torch.tensor(u, dtype=torch.float64)
         a, b = _parents(ut, torch.tensor(fitness, dtype=torch.float64), n_pairs, cfg)
         index_of = lineage.row_of()

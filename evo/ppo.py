@@ -31,6 +31,7 @@ from evo.config import PPOConfig
 from evo.policy import Ensemble, GroupAdam, make_policy, sample_action
 from kinevo import faults
 from kinevo.genes import GENES, genes_acting_in, unknown_gene_message
+from kinevo.seeding import global_torch_seed
 from world import layout as L
 from world.config import WorldConfig
 from world.env import World
@@ -337,8 +338,7 @@ def train(
     lr0 = torch.tensor(lr_gene, dtype=torch.float32, device=device)
     ent_coef = torch.tensor(ent_gene, dtype=torch.float32, device=device)
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with global_torch_seed(seed):  # layers initialise from torch's global generator
         models = [make_policy(world_cfg, ppo) for _ in range(G)]
     if init_states is not None:
         if len(init_states) != G:
