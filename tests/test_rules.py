@@ -5,6 +5,7 @@ mate/mark 1, attack 3, turns, shares, signal and noop 0, no metabolism; start en
 """
 
 import numpy as np
+import pytest
 from scenes import act, agent, count, scene
 
 from world import layout as L
@@ -268,6 +269,22 @@ def test_share_energy_gives_share_amount_capped_by_room():
     act(w, a0="share_energy")
     assert agent(w, 0)["energy"] == 45 and agent(w, 1)["energy"] == 100
     assert count(w, "energy_shared_given", 0) == 15 and count(w, "energy_shared_received", 1) == 15
+
+
+@pytest.mark.parametrize(
+    "efficiency, room, paid, got",
+    [(2.0, 40, 10, 20), (0.5, 40, 10, 5), (0.0, 40, 10, 0), (1.5, 5, 3, 4), (3.0, 0, 0, 0),
+     (0.7, 40, 10, 7)],
+)  # fmt: skip
+def test_share_efficiency_multiplies_what_the_receiver_gets_and_room_caps_what_is_paid(
+    efficiency, room, paid, got
+):
+    w = scene(FACING, share_amount=10, max_energy=100, share_efficiency=efficiency)
+    w.state.energy[0, 1] = 100 - room
+    act(w, a0="share_energy")
+    assert agent(w, 0)["energy"] == 60 - paid and agent(w, 1)["energy"] == 100 - room + got
+    assert count(w, "energy_shared_given", 0) == paid
+    assert count(w, "energy_shared_received", 1) == got
 
 
 def test_share_diamond_gives_one_if_the_receiver_has_room():

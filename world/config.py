@@ -230,6 +230,14 @@ class WorldConfig(Strict):
         10, ge=0, description="energy a blocked hit drains from the target"
     )
     share_amount: int = Field(10, ge=1, description="energy given by share_energy")
+    share_efficiency: float = Field(
+        1.0,
+        ge=0.0,
+        le=16.0,
+        description="energy the receiver gets per unit given (rounded down): below 1 help is "
+        "lossy, above 1 it is worth more to the receiver than it costs the giver (the benefit "
+        "B against the cost C of Hamilton's rule)",
+    )
     n_marker_colors: int = Field(3, ge=1, le=9, description="marker colours (one mark action each)")
     marker_ttl: int = Field(
         50,

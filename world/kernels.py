@@ -32,7 +32,8 @@ Turn of agent i, action a:
                     many of j's diamonds as it can carry; a frozen or immune j is not hit again
                     (its freeze never restarts, so it always gets turns back to raise a shield)
   shield            toggles the shield
-  share_energy      gives min(share_amount, own energy, room) energy to the agent in front
+  share_energy      gives min(share_amount, own energy, room) energy to the agent in front;
+                    it receives share_efficiency x that (rounded down)
   share_diamond     gives one diamond to the agent in front if it has room
   mate              chooses the agent in front; mutual choices within `mate_window` steps
                     form a bond if each accepts the other's signal (>= own choosiness) and
@@ -281,11 +282,15 @@ def _act(s, P, b, i, a):
                 s.counters[b, j, L.C_LOST] += take
     elif a == L.SHARE_ENERGY:
         if j >= 0:
-            amount = min(P.share_amount, s.energy[b, i], s.body_max_energy[b, j] - s.energy[b, j])
+            room = s.body_max_energy[b, j] - s.energy[b, j]
+            amount = min(P.share_amount, s.energy[b, i])
+            if P.share_efficiency > 0.0:  # give no more than the receiver has room for
+                amount = min(amount, int(room / P.share_efficiency))
+            received = min(int(amount * P.share_efficiency + 1e-9), room)
             s.energy[b, i] -= amount
-            s.energy[b, j] += amount
+            s.energy[b, j] += received
             s.counters[b, i, L.C_ENERGY_GIVEN] += amount
-            s.counters[b, j, L.C_ENERGY_RECEIVED] += amount
+            s.counters[b, j, L.C_ENERGY_RECEIVED] += received
             s.energy_given[b, i, j] += amount
     elif a == L.SHARE_DIAMOND:
         if j >= 0 and s.diamonds[b, i] > 0 and s.diamonds[b, j] < s.body_max_inventory[b, j]:
