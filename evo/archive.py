@@ -41,7 +41,7 @@ SCHEMA = "kinevo_schema"
 # 2: one chunk per generation, the generation axis resized by every append.
 # 3: sharded along generation (chunks and shards of many generations, `generation_chunks`),
 #    the generation axis grown CAPACITY at a time, rows past the commit marker unused.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Generations the axis grows by (all variables together), and the chunk and shard sizes.
 CAPACITY = 256
 SHARD_MAX_GENERATIONS = 256
@@ -132,6 +132,10 @@ VARIABLES: dict[str, Variable] = {
                      "generation the individual was born in"),
     "mate": Variable("generation individual", "int64", "uid",
                      "partner it bonded with most often (ties: lowest uid); -1: none"),
+    "twin_group": Variable("generation individual", "int64", "uid",
+                           "population.relatedness: the uid of the trial member whose genome "
+                           "its identical twins copy (the same for them and for it); -1: no "
+                           "twin"),
     "counters": Variable("generation individual counter", "int64", "count",
                          "own behaviour summed over its trials' training episodes: energy "
                          "counters in energy units, *_steps in agent-steps, others events"),

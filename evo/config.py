@@ -113,6 +113,15 @@ class PopulationConfig(Strict):
         description="trials run one after another in one Dask task (small trials: less "
         "scheduling per trial); results do not depend on it",
     )
+    relatedness: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Hamilton's r set by who meets whom: each trial member after the first is, "
+        "with this probability, replaced by an identical twin of the first (its genome, "
+        "parents and inherited weights) before the generation plays; elites are never "
+        "replaced. With 2 agents per trial it is the pair's relatedness. None: off",
+    )
 
 
 class GeneConfig(Strict):
@@ -231,6 +240,16 @@ class RunConfig(Strict):
             raise ValueError(
                 f"evolution.elitism ({self.evolution.elitism}) must be < population.size"
             )
+        if p.relatedness is not None:
+            if self.evolution.algorithm != "ga":
+                raise ValueError("population.relatedness needs evolution.algorithm 'ga' (parents)")
+            if p.trials_per_individual != 1:
+                raise ValueError(
+                    "population.relatedness needs population.trials_per_individual 1 (twins are "
+                    "made for the one trial each individual plays)"
+                )
+        if self.kinship.kind == "twins" and p.relatedness is None:
+            raise ValueError("kinship.kind 'twins' needs population.relatedness (who is a twin)")
         if self.evolution.inheritance == "lamarckian" and self.evolution.algorithm != "ga":
             raise ValueError("evolution.inheritance 'lamarckian' needs algorithm 'ga' (parents)")
         return self

@@ -39,7 +39,7 @@ from evo.archive import (
 )
 from evo.checkpoint import save_checkpoint
 from evo.config import RunConfig
-from evo.ga import next_generation
+from evo.ga import make_twins, next_generation
 from evo.genome import Genome
 from evo.lineage import Lineage
 from evo.trial import (
@@ -53,7 +53,7 @@ from evo.trial import (
 )
 from kinevo.faults import atomic_write_text, remove
 from kinship.pedigree import Pedigree
-from kinship.structures import build_kinship
+from kinship.structures import blind_kinship, build_kinship
 from world.layout import COUNTERS
 
 logging.getLogger("evotorch").setLevel(logging.WARNING)  # its per-problem INFO lines are noise here
@@ -125,6 +125,9 @@ class Evolution:
         # or a state dict
         self.weights: dict[int, object] = {}
         self.rows: list[dict] = []
+        # twin group of each individual (population.relatedness): the uid of the trial
+        # member its genome copies, or its own when copied; -1 without a twin
+        self.twin_group = np.full(cfg.population.size, -1, np.int64)
         self.run_id = run_id(cfg)
 
     # -- the search ----------------------------------------------------------------------------
@@ -141,6 +144,11 @@ class Evolution:
                 self._jump_to(start)
             for g in range(start, G):
                 self.generation = g
+                if cfg.population.relatedness is not None:
+                    u, self.lineage, self.twin_group = make_twins(
+                        u, self.lineage, self._assign_trials(g), g, cfg.population.relatedness,
+                        derived_rng(cfg.seed, g, 8),
+                    )  # fmt: skip
                 batch = SolutionBatch(problem, popsize=P, empty=True)
                 batch.set_values(torch.as_tensor(u))
                 problem.evaluate(batch)
@@ -228,6 +236,7 @@ class Evolution:
                 derived_rng(cfg.seed, g, 6, t),
                 self.pedigree,
                 uids.tolist(),
+                self.twin_group[members],
             )
             init = self._initial_states(g, lin.source[members])
             if init and isinstance(init[0], tuple):  # references, for the worker to read
@@ -245,6 +254,10 @@ class Evolution:
                 )
             )
             seeds.append(seed)
+        if cfg.kinship.blind:
+            blind = blind_kinship(np.stack([job["kinship_matrix"] for job in jobs]))
+            for job, K in zip(jobs, blind, strict=True):
+                job["kinship_matrix"] = K
         per = cfg.population.trials_per_task
         gpu = {"GPU": 1} if cfg.ppo.device == "cuda" else None
         firsts = list(range(0, len(jobs), per))
@@ -363,6 +376,7 @@ class Evolution:
             "parent_b": lin.parent_b,
             "born": lin.born,
             "mate": mate,
+            "twin_group": self.twin_group,
             "counters": counters,
             "trial_uids": trial_uids,
             "kinship": kinship,

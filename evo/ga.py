@@ -131,3 +131,39 @@ def _mutate(children: torch.Tensor, cfg: EvolutionConfig, seed: int) -> torch.Te
         problem, stdev=cfg.mutation_std, mutation_probability=cfg.mutation_rate
     )
     return torch.from_numpy(fold(mutate(batch).values.clone().numpy()))
+
+
+def make_twins(
+    u: np.ndarray,
+    lineage: Lineage,
+    trials: list[np.ndarray],
+    generation: int,
+    r: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, Lineage, np.ndarray]:
+    """Relatedness by who meets whom (`population.relatedness`): in each trial, every member
+    but the template is replaced, with probability r, by an identical twin of the template
+    (its genome row, parents and weights source; the member keeps its own new uid). The
+    template is the trial's first elite (an individual born before `generation`), else its
+    first member; elites are never replaced. Returns the new u, lineage and each row's twin
+    group (the template's uid for it and its twins, -1 for rows without a twin)."""
+    if not 0.0 <= r <= 1.0:
+        raise ValueError(f"make_twins: r must lie in [0, 1], got {r}")
+    u = u.copy()
+    parent_a, parent_b = lineage.parent_a.copy(), lineage.parent_b.copy()
+    source = lineage.source.copy()
+    group = np.full(len(lineage), -1, np.int64)
+    elite = lineage.born < generation
+    for members in trials:
+        members = np.asarray(members)
+        draws = rng.random(len(members))  # one per member, so the draws never depend on elites
+        template = next((m for m in members if elite[m]), members[0])
+        for m, x in zip(members, draws, strict=True):
+            if m == template or elite[m] or x >= r:
+                continue
+            u[m] = u[template]
+            parent_a[m], parent_b[m] = parent_a[template], parent_b[template]
+            source[m] = source[template]
+            group[m] = group[template] = lineage.uid[template]
+    twins = Lineage(lineage.uid, parent_a, parent_b, lineage.born, source)
+    return u, twins, group

@@ -25,8 +25,16 @@ from kinship.pedigree import Pedigree
 class KinshipConfig(Strict):
     """The YAML `kinship:` section."""
 
-    kind: Literal["identity", "random", "teams", "nested", "pedigree"] = Field(
-        "identity", description="which structure builds K"
+    kind: Literal["identity", "random", "teams", "nested", "pedigree", "twins"] = Field(
+        "identity",
+        description="which structure builds K (twins: 1 between identical twins of "
+        "population.relatedness, 0 otherwise)",
+    )
+    blind: bool = Field(
+        False,
+        description="kin-blind control: every trial's K becomes one constant, its generation's "
+        "mean relatedness off the diagonal (1 on it): the same amount of kinship, no "
+        "information about who is kin",
     )
     distribution: Literal["uniform", "beta"] = Field("uniform", description="random: score law")
     low: float = Field(0.0, ge=0.0, le=1.0, description="random/uniform: lowest score")
@@ -118,8 +126,17 @@ def build_kinship(
     rng: np.random.Generator,
     pedigree: Pedigree | None = None,
     uids: Sequence[int] | None = None,
+    twin_group: Sequence[int] | None = None,
 ) -> np.ndarray:
-    """K for the n agents of one env, from the config (and the pedigree for `pedigree`)."""
+    """K for the n agents of one env, from the config (and the pedigree for `pedigree`, each
+    agent's twin group for `twins`: equal ids >= 0 are twins, -1 has none)."""
+    if cfg.kind == "twins":
+        if twin_group is None or len(twin_group) != n:
+            raise ValueError("twins kinship needs the twin group of each of the n agents")
+        t = np.asarray(twin_group)
+        k = ((t[:, None] == t[None, :]) & (t[:, None] >= 0)).astype(np.float32)
+        np.fill_diagonal(k, 1.0)
+        return k
     if cfg.kind == "identity":
         return identity_kinship(n)
     if cfg.kind == "random":
@@ -132,3 +149,16 @@ def build_kinship(
     if pedigree is None or uids is None or len(uids) != n:
         raise ValueError("pedigree kinship needs the pedigree and the uids of the n agents")
     return pedigree.relatedness(uids)
+
+
+def blind_kinship(ks: np.ndarray) -> np.ndarray:
+    """The kin-blind control of trials' K [T, n, n]: each replaced by one constant matrix
+    holding their mean off-diagonal entry (1 on the diagonal)."""
+    ks = np.asarray(ks, np.float32)
+    T, n, _ = ks.shape
+    if n < 2:
+        return ks.copy()
+    off = ~np.eye(n, dtype=bool)
+    out = np.full_like(ks, ks[:, off].mean())
+    out[:, ~off] = 1.0
+    return out
