@@ -238,6 +238,61 @@ def help_by_relatedness(ds: xr.Dataset, diamond_value: float | None = None) -> x
     return out
 
 
+def twin_help(ds: xr.Dataset) -> xr.Dataset:
+    """Help by true relatedness under `population.relatedness`, per generation: energy given
+    to an identical twin and to a partner that is not one, per agent-step of the givers of
+    each kind [energy per agent-step], and `twin_pairs`, the share of givers that had a twin
+    in their trial [1]. Reads `twin_group`, not K, so it also holds for the kin-blind control
+    (whose K says nothing about who is a twin)."""
+    for name in ("twin_group", "energy_given", "trial_uids", "uid"):
+        _variable(ds, name, "twin_help")
+    steps = _counter(ds, "steps", "twin_help").values
+    given = ds.energy_given.transpose("generation", "trial", "slot", "slot_other").values
+    trial_uids = ds.trial_uids.transpose("generation", "trial", "slot").values
+    uids, groups = ds.uid.values, ds.twin_group.values
+    G = len(ds.generation)
+    cols = {k: np.full(G, np.nan) for k in ("energy_to_twin", "energy_to_other", "twin_pairs")}
+    for g in range(G):
+        row = {int(u): k for k, u in enumerate(uids[g])}
+        gave = {True: 0.0, False: 0.0}
+        spent = {True: 0.0, False: 0.0}
+        n_twin = n_all = 0
+        for t in range(trial_uids.shape[1]):
+            rows = [row.get(int(u), -1) for u in trial_uids[g, t]]
+            for a, ra in enumerate(rows):
+                if ra < 0:
+                    continue
+                for b, rb in enumerate(rows):
+                    if b == a or rb < 0:
+                        continue
+                    twin = bool(groups[g, ra] >= 0 and groups[g, ra] == groups[g, rb])
+                    gave[twin] += float(given[g, t, a, b])
+                    spent[twin] += float(steps[g, ra])
+                    n_twin += twin
+                    n_all += 1
+        for twin, name in ((True, "energy_to_twin"), (False, "energy_to_other")):
+            if spent[twin] > 0:
+                cols[name][g] = gave[twin] / spent[twin]
+        cols["twin_pairs"][g] = n_twin / n_all if n_all else np.nan
+    out = xr.Dataset(coords={"generation": ds.generation.values})
+    out["energy_to_twin"] = _named(
+        xr.DataArray(cols["energy_to_twin"], dims="generation"), "energy_to_twin",
+        "energy per agent-step", "energy given to an identical twin per agent-step of the givers "
+        "that had one", "sum of energy_given to twins / sum of those givers' steps",
+    )  # fmt: skip
+    out["energy_to_other"] = _named(
+        xr.DataArray(cols["energy_to_other"], dims="generation"), "energy_to_other",
+        "energy per agent-step", "energy given to a partner that is not a twin per agent-step",
+        "sum of energy_given to non-twins / sum of those givers' steps",
+    )  # fmt: skip
+    out["twin_pairs"] = _named(
+        xr.DataArray(cols["twin_pairs"], dims="generation"), "twin_pairs", "1",
+        "share of (giver, receiver) pairs that are identical twins (the realised r)",
+        "pairs with equal twin_group >= 0 / all pairs",
+    )  # fmt: skip
+    return out
+
+
 def kin_selection(
     ds: xr.Dataset, benefit_cost_ratio: float = 1.0, diamond_value: float | None = None
 ) -> xr.Dataset:

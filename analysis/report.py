@@ -2,9 +2,12 @@
 under a summary table (run config, seed, wall time, versions).
 
     python -m analysis.report RUN_DIR [--out DIR] [--color-by GENE] [--db EVAL_DB]
+    python -m analysis.report SWEEP_DIR [--out DIR] [--last 3]
 
 RUN_DIR is what `python -m evo.run --out RUN_DIR` wrote (or its archive.zarr). The report
 goes to RUN_DIR/report/ unless --out says otherwise: index.html and one PNG per figure.
+SWEEP_DIR is what `python -m evo.sweep` wrote (it holds sweep.json): a table of every point's
+outcomes and, where the sweep has `r` and `cost_ratio` dimensions, phase diagrams.
 Exit status 2, with one message, for a path that is not a readable archive.
 """
 
@@ -12,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import html
+import itertools
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -103,8 +108,18 @@ def _table(rows: dict) -> str:
     return f"<table>{cells}</table>"
 
 
-def page(title: str, rows: dict, config: dict, shown: list[str], absent: dict[str, str]) -> str:
-    """The HTML page: summary table, the figures in FIGURES order, what is absent, config."""
+def page(
+    title: str,
+    rows: dict,
+    config: dict,
+    shown: list[str],
+    absent: dict[str, str],
+    captions: dict[str, tuple[str, str]] | None = None,
+    extra_html: str = "",
+) -> str:
+    """The HTML page: summary table, `extra_html`, the figures in `shown` order (titles and
+    captions from `captions`, default FIGURES), what is absent, config."""
+    captions = FIGURES if captions is None else captions
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>",
@@ -116,9 +131,10 @@ def page(title: str, rows: dict, config: dict, shown: list[str], absent: dict[st
         f"<h1>{html.escape(title)}</h1>",
         "<h2>Summary</h2>",
         _table(rows),
+        extra_html,
     ]
     for stem in shown:
-        name, caption = FIGURES[stem]
+        name, caption = captions[stem]
         parts += [
             f"<h2 id='{stem}'>{html.escape(name)}</h2>",
             f"<p>{html.escape(caption)}</p>",
@@ -127,7 +143,7 @@ def page(title: str, rows: dict, config: dict, shown: list[str], absent: dict[st
     if absent:
         parts += ["<h2>Not in this archive</h2>", _table(absent)]
     parts += [
-        "<h2>Run config</h2>",
+        "<h2>Run config</h2>" if config else "",
         f"<pre>{html.escape(json.dumps(config, indent=2, default=str))}</pre>",
         "</body></html>",
     ]
@@ -159,6 +175,75 @@ def write_report(
     return index
 
 
+# outcomes drawn as phase diagrams when a sweep has `r` and `cost_ratio` dimensions
+PHASE = {
+    "gene_kin_weight": "Evolved kin_weight gene (population mean)",
+    "energy_to_twin": "Help given to identical twins (energy per agent-step)",
+    "energy_to_other": "Help given to non-twins (energy per agent-step)",
+    "energy_shared": "All help given (energy per agent-step)",
+    "fitness": "Fitness (own hearts per episode)",
+    "efficiency": "Efficiency (hearts per agent-step)",
+    "equality": "Equality (1 - Gini of hearts)",
+}
+
+
+def sweep_figures(s: xr.Dataset) -> dict[str, tuple[object, str, str]]:
+    """{stem: (Figure, title, caption)}: with `r` and `cost_ratio` among the sweep's dims, one
+    phase diagram per outcome of PHASE and per value of each other dimension, seeds averaged."""
+    if not {"r", "cost_ratio"} <= set(s.dims):
+        return {}
+    n_seeds = s.sizes.get("seed", 1)
+    s = s.mean("seed") if "seed" in s.dims else s
+    others = [d for d in s.dims if d not in ("r", "cost_ratio")]
+    figs = {}
+    for name, what in PHASE.items():
+        if name not in s:
+            continue
+        for combo in itertools.product(*(s[d].values.tolist() for d in others)):
+            where = dict(zip(others, combo, strict=True))
+            label = ", ".join(f"{d} = {x}" for d, x in where.items())
+            value = s[name].sel(where).rename(name)
+            title = what + (f" ({label})" if label else "")
+            stem = "phase_" + "_".join([name, *(f"{d}-{x}" for d, x in where.items())])
+            caption = (
+                f"{what} over relatedness r and C/B, the mean of {n_seeds} seed(s) and of each "
+                f"run's last {s.attrs.get('last_generations')} generations; the dashed line "
+                "is r B = C."
+            )
+            figs[re.sub(r"[^A-Za-z0-9_.-]", "_", stem)] = (
+                P.phase_diagram_plot(value, title=title), title, caption
+            )
+    return figs
+
+
+def write_sweep_report(sweep: str | Path, out: str | Path | None = None, last: int = 3) -> Path:
+    """index.html and PNGs for a sweep folder (`python -m evo.sweep`): a table of every
+    point's outcomes (analysis.sweeps) and the phase diagrams of `sweep_figures`."""
+    from analysis.sweeps import sweep_summary
+
+    sweep = Path(sweep)
+    s = sweep_summary(sweep, last)
+    out = Path(out) if out is not None else sweep / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    figs = sweep_figures(s)
+    for stem, (fig, _, _) in figs.items():
+        P.save(fig, out / f"{stem}.png")
+    table = s.to_dataframe().round(4).reset_index()
+    extra = "<h2>Every point (last generations' mean)</h2>" + table.to_html(index=False)
+    manifest = json.loads((sweep / "sweep.json").read_text())
+    rows = {
+        "sweep": str(sweep),
+        "dimensions": ", ".join(f"{d} ({s.sizes[d]})" for d in s.dims),
+        "runs": len(manifest.get("runs", [])),
+        "generations averaged": last,
+    }
+    captions = {stem: (title, caption) for stem, (_, title, caption) in figs.items()}
+    text = page(f"kinevo sweep {sweep.name}", rows, {}, list(figs), {}, captions, extra)
+    index = out / "index.html"
+    index.write_text(text)
+    return index
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m analysis.report", description=__doc__.split("\n")[0]
@@ -173,10 +258,16 @@ def main(argv: list[str] | None = None) -> int:
         default=-1,
         help="generation of the kinship and mate networks (default: the last)",
     )
+    ap.add_argument(
+        "--last", type=int, default=3, help="sweeps: generations each point's outcomes average"
+    )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     try:
-        index = write_report(args.run, args.out, args.color_by, args.db, args.generation)
+        if (Path(args.run) / "sweep.json").is_file():
+            index = write_sweep_report(args.run, args.out, args.last)
+        else:
+            index = write_report(args.run, args.out, args.color_by, args.db, args.generation)
     except (ArchiveError, ValueError) as err:
         print(f"analysis.report: {err}", file=sys.stderr)
         return 2

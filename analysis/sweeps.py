@@ -1,0 +1,93 @@
+"""What each point of a sweep (`python -m evo.sweep`) came to: one number per run and outcome,
+over the sweep's own dimensions, for phase diagrams and tables.
+
+    from analysis.sweeps import sweep_summary
+    s = sweep_summary("runs/out/sweep_hamilton", last=3)   # dims r, cost_ratio, kin, seed
+    s.energy_to_twin.mean("seed")                          # help given to twins per agent-step
+
+Every outcome is its generation value averaged over the run's last `last` complete
+generations: `gene_<name>` (population mean of each gene), `fitness` (mean own hearts per
+episode), the social metrics of `analysis.metrics` (efficiency, equality, peace,
+energy given per agent-step) and, with `population.relatedness`, `energy_to_twin`,
+`energy_to_other` and the realised `twin_pairs`. Runs without a complete generation are NaN.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from analysis import metrics as M
+from analysis.archives import ArchiveError, open_archive
+from evo.archive import complete_generations
+
+OUTCOMES = {
+    "fitness": "mean own hearts per episode",
+    "efficiency": "hearts per agent-step",
+    "equality": "1 - Gini of hearts",
+    "peace": "share of agent-steps not frozen",
+    "energy_shared": "energy given per agent-step",
+    "energy_to_twin": "energy given to an identical twin per agent-step",
+    "energy_to_other": "energy given to a non-twin per agent-step",
+    "twin_pairs": "realised share of twin pairs",
+}
+
+
+def run_outcomes(ds: xr.Dataset, last: int = 3) -> dict[str, float]:
+    """One run's outcomes (see the module docstring), each averaged over its last `last`
+    generations; an outcome the archive cannot give is left out."""
+    if last < 1:
+        raise ValueError(f"last: must be >= 1, got {last}")
+    ds = ds.isel(generation=slice(-last, None))
+    out: dict[str, float] = {}
+    for k, name in enumerate(ds.gene.values):
+        out[f"gene_{name}"] = float(ds.genome.isel(gene=k).mean())
+    out["fitness"] = float(ds.fitness.mean())
+    for name, fn in (("efficiency", M.efficiency), ("equality", M.equality), ("peace", M.peace)):
+        try:
+            out[name] = float(fn(ds).mean())
+        except M.MissingVariable:
+            pass
+    try:
+        rate = M.sharing_rate(ds)
+        out["energy_shared"] = float((rate.energy_to_kin + rate.energy_to_nonkin).mean())
+    except M.MissingVariable:
+        pass
+    if "twin_group" in ds and (ds.twin_group >= 0).any():
+        twins = M.twin_help(ds)
+        for name in ("energy_to_twin", "energy_to_other", "twin_pairs"):
+            out[name] = float(twins[name].mean(skipna=True))
+    return out
+
+
+def sweep_summary(path: str | Path, last: int = 3) -> xr.Dataset:
+    """Every run's outcomes as one Dataset over the sweep's dimensions (and `seed`)."""
+    path = Path(path)
+    manifest = path / "sweep.json"
+    if not manifest.is_file():
+        raise ArchiveError(f"{path}: not a sweep folder (no sweep.json; see python -m evo.sweep)")
+    try:
+        m = json.loads(manifest.read_text())
+        dims, runs = list(m["dims"]), list(m["runs"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise ArchiveError(f"{manifest}: not a readable sweep manifest ({err})") from None
+    coords = {d: list(dict.fromkeys(r["coords"][d] for r in runs)) for d in dims}
+    shape = tuple(len(v) for v in coords.values())
+    values: dict[str, np.ndarray] = {}
+    for r in runs:
+        store = path / r["folder"] / "archive.zarr"
+        if complete_generations(store) == 0:
+            continue
+        at = tuple(coords[d].index(r["coords"][d]) for d in dims)
+        for name, v in run_outcomes(open_archive(store), last).items():
+            values.setdefault(name, np.full(shape, np.nan))[at] = v
+    if not values:
+        raise ArchiveError(f"{path}: no run of this sweep has a complete generation yet")
+    out = xr.Dataset({k: (dims, v) for k, v in values.items()}, coords=coords)
+    for name, var in out.data_vars.items():
+        var.attrs["description"] = OUTCOMES.get(name, f"population mean of the {name[5:]} gene")
+    out.attrs.update(last_generations=last, sweep=str(path))
+    return out
