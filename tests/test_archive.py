@@ -49,6 +49,7 @@ def values(g: int = 0) -> dict[str, np.ndarray]:
         "parent_b": np.full(P, -1, np.int64),
         "born": np.full(P, g, np.int64),
         "mate": np.full(P, -1, np.int64),
+        "twin_group": np.full(P, -1, np.int64),
         "counters": rng.integers(0, 100, (P, len(COUNTERS))),
         "trial_uids": uid.reshape(T, N),
         "kinship": np.broadcast_to(np.eye(N, dtype=np.float32), (T, N, N)),

@@ -360,6 +360,8 @@ def test_signal_costs_energy_caps_and_decays():
     act(w)
     act(w)
     assert agent(w, 0)["signal"] == 1
+    # the level each step began with: 0, 1, 2, then 2 and 1 as it decays
+    assert count(w, "signal_steps", 0) == 0 + 1 + 2 + 2 + 1
 
 
 def test_mate_records_the_choice_of_the_agent_in_front():

@@ -396,6 +396,7 @@ def step_env(s, P, costs, actions, b):
                 a = L.NOOP
         s.acted[b, i] = a
         s.counters[b, i, L.C_STEPS] += 1
+        s.counters[b, i, L.C_SIGNAL_STEPS] += s.signal[b, i]
         _spend(s, b, i, min(_cost(s, P, costs, b, i, a), s.energy[b, i]))
         if a != L.NOOP:
             _act(s, P, b, i, a)

@@ -118,6 +118,7 @@ COUNTERS = (
     "mates_refused",  # mutual choices this agent turned down (partner's signal too low)
     "steps",  # agent-steps lived (frozen or not)
     "heart_steps",  # sum over its hearts of the episode step each was made at
+    "signal_steps",  # sum over its steps of its signal level (mean level = signal_steps / steps)
 )
 (
     C_HEARTS,
@@ -143,5 +144,6 @@ COUNTERS = (
     C_MATES_REFUSED,
     C_STEPS,
     C_HEART_STEPS,
+    C_SIGNAL_STEPS,
 ) = range(len(COUNTERS))
 N_COUNTERS = len(COUNTERS)
