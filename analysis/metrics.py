@@ -212,6 +212,38 @@ def signal_spending(ds: xr.Dataset) -> xr.DataArray:
     )
 
 
+def signal_level(ds: xr.Dataset) -> xr.DataArray:
+    """Mean signal level an agent carries: sum_i signal_steps_i / sum_i s_i  [levels]."""
+    level = _counter(ds, "signal_steps", "signal_level").sum("individual")
+    steps = _counter(ds, "steps", "signal_level").sum("individual")
+    return _named(
+        _ratio(level, steps),
+        "signal_level",
+        "levels",
+        "signal level carried, averaged over agent-steps",
+        "sum_i signal_steps_i / sum_i s_i",
+    )
+
+
+def honesty(ds: xr.Dataset) -> xr.DataArray:
+    """How honest signals are: the Pearson correlation over individuals between the signal
+    each carried (signal_steps_i / s_i) and its own ability (hearts_i / s_i)  [1]; NaN where
+    either does not vary."""
+    level = _counter(ds, "signal_steps", "honesty")
+    hearts = _counter(ds, "hearts", "honesty")
+    steps = _counter(ds, "steps", "honesty")
+    x, y = _ratio(level, steps).fillna(0.0), _ratio(hearts, steps).fillna(0.0)
+    dx, dy = x - x.mean("individual"), y - y.mean("individual")
+    den = np.sqrt((dx**2).sum("individual") * (dy**2).sum("individual"))
+    return _named(
+        _ratio((dx * dy).sum("individual"), den),
+        "honesty",
+        "1",
+        "correlation over individuals of the signal carried and the hearts made per step",
+        "corr_i(signal_steps_i / s_i, hearts_i / s_i)",
+    )
+
+
 def help_by_relatedness(ds: xr.Dataset, diamond_value: float | None = None) -> xr.Dataset:
     """Every ordered pair (giver a, receiver b != a) of every trial, flattened along `pair`,
     with `generation`, `relatedness` r = K[t,a,b] and `help` = E[t,a,b] + v D[t,a,b] (energy
@@ -346,6 +378,8 @@ METRICS: dict[str, Callable[[xr.Dataset], xr.DataArray | xr.Dataset]] = {
     "sharing_rate": sharing_rate,
     "bond_rate": bond_rate,
     "signal_spending": signal_spending,
+    "signal_level": signal_level,
+    "honesty": honesty,
 }
 
 

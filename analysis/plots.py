@@ -7,6 +7,7 @@ it was given, so tests can read them back from the figure's artists.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -199,6 +200,54 @@ def phase_diagram_plot(
         ylabel="relatedness r (1)",
     )
     ax.legend(loc="lower right")
+    return fig
+
+
+def sweep_outcome_plot(value: xr.DataArray, x: str, title: str | None = None) -> Figure:
+    """One outcome of a sweep (`analysis.sweeps.sweep_summary`) against the sweep dimension
+    `x`, one line per combination of the other dimensions; over seeds, the mean with a bar
+    from the lowest to the highest seed."""
+    if x not in value.dims:
+        raise ValueError(f"sweep_outcome_plot: {x!r} is not a dimension of {value.dims}")
+    others = [d for d in value.dims if d not in (x, "seed")]
+    fig, (ax,) = _figure()
+    xs = value[x].values
+    pos = np.arange(len(xs)) if xs.dtype.kind not in "fiu" else xs.astype(float)
+    for combo in itertools.product(*(value[d].values.tolist() for d in others)):
+        v = value.sel(dict(zip(others, combo, strict=True)))
+        mean = v.mean("seed") if "seed" in v.dims else v
+        label = ", ".join(f"{d} = {c}" for d, c in zip(others, combo, strict=True)) or None
+        line = ax.plot(pos, mean.transpose(x).values, "o-", label=label)[0]
+        if "seed" in v.dims and v.sizes["seed"] > 1:
+            lo, hi = v.min("seed").transpose(x).values, v.max("seed").transpose(x).values
+            ax.vlines(pos, lo, hi, color=line.get_color(), alpha=0.5)
+    if xs.dtype.kind not in "fiu":
+        ax.set_xticks(pos, [str(c) for c in xs])
+    units = value.attrs.get("description", "")
+    ax.set(title=title or str(value.name), xlabel=x, ylabel=units or str(value.name))
+    if others:
+        ax.legend(fontsize=8)
+    return fig
+
+
+def sweep_trajectory_plot(value: xr.DataArray, title: str | None = None) -> Figure:
+    """A per-generation quantity of every sweep point (dims: the sweep's, `seed`,
+    `generation`, e.g. `genome.mean("individual")` of `open_sweep`), one line per point,
+    averaged over seeds: does it rise over the run (escalation)?"""
+    if "generation" not in value.dims:
+        raise ValueError(f"sweep_trajectory_plot: needs a 'generation' dim, got {value.dims}")
+    if "seed" in value.dims:
+        value = value.mean("seed")
+    others = [d for d in value.dims if d != "generation"]
+    fig, (ax,) = _figure()
+    for combo in itertools.product(*(value[d].values.tolist() for d in others)):
+        v = value.sel(dict(zip(others, combo, strict=True)))
+        label = ", ".join(f"{d} = {c}" for d, c in zip(others, combo, strict=True))
+        ax.plot(v.generation.values, v.values, "-", marker=".", label=label)
+    ax.set(title=title or str(value.name), xlabel="generation", ylabel=str(value.name))
+    _whole_generations(ax)
+    if others:
+        ax.legend(fontsize=8)
     return fig
 
 

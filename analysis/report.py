@@ -187,11 +187,49 @@ PHASE = {
 }
 
 
-def sweep_figures(s: xr.Dataset) -> dict[str, tuple[object, str, str]]:
-    """{stem: (Figure, title, caption)}: with `r` and `cost_ratio` among the sweep's dims, one
-    phase diagram per outcome of PHASE and per value of each other dimension, seeds averaged."""
+# outcomes drawn against the sweep's first dimension otherwise (those the sweep holds)
+OUTCOME_PLOTS = (
+    "gene_choosiness", "trend_choosiness", "trend_kin_weight", "signal_level", "trend_signal_level", "honesty",
+    "signal_spending", "bond_rate", "gene_kin_weight", "energy_shared", "fitness", "efficiency",
+    "equality", "peace",
+)  # fmt: skip
+
+
+def sweep_figures(
+    s: xr.Dataset, runs: xr.Dataset | None = None
+) -> dict[str, tuple[object, str, str]]:
+    """{stem: (Figure, title, caption)}. With `r` and `cost_ratio` among the sweep's dims: one
+    phase diagram per outcome of PHASE and per value of each other dimension, seeds
+    averaged. Otherwise: each outcome of OUTCOME_PLOTS against the first dimension, and, from
+    `runs` (`open_sweep`), every gene's population mean and the signal level per generation."""
     if not {"r", "cost_ratio"} <= set(s.dims):
-        return {}
+        figs = {}
+        dims = [d for d in s.dims if d != "seed"]
+        last = s.attrs.get("last_generations")
+        for name in OUTCOME_PLOTS:
+            if name not in s:
+                continue
+            what = s[name].attrs.get("description", name)
+            caption = f"{what}: mean over seeds (bars: lowest to highest seed)" + (
+                "" if name.startswith("trend_") else f", each run's last {last} generations"
+            )
+            figs[f"outcome_{name}"] = (
+                P.sweep_outcome_plot(s[name], dims[0], title=name),
+                name,
+                caption + ".",
+            )
+        if runs is not None:
+            genome = runs.genome.mean("individual")
+            series = {f"gene {g}": genome.sel(gene=g) for g in runs.gene.values}
+            try:
+                series["signal level"] = M.signal_level(runs)
+            except M.MissingVariable:
+                pass
+            for label, value in series.items():
+                stem = "trajectory_" + re.sub(r"\W", "_", label)
+                caption = f"{label} per generation at every sweep point, mean over seeds."
+                figs[stem] = (P.sweep_trajectory_plot(value.rename(label)), label, caption)
+        return figs
     n_seeds = s.sizes.get("seed", 1)
     s = s.mean("seed") if "seed" in s.dims else s
     others = [d for d in s.dims if d not in ("r", "cost_ratio")]
@@ -211,7 +249,9 @@ def sweep_figures(s: xr.Dataset) -> dict[str, tuple[object, str, str]]:
                 "is r B = C."
             )
             figs[re.sub(r"[^A-Za-z0-9_.-]", "_", stem)] = (
-                P.phase_diagram_plot(value, title=title), title, caption
+                P.phase_diagram_plot(value, title=title),
+                title,
+                caption,
             )
     return figs
 
@@ -225,7 +265,9 @@ def write_sweep_report(sweep: str | Path, out: str | Path | None = None, last: i
     s = sweep_summary(sweep, last)
     out = Path(out) if out is not None else sweep / "report"
     out.mkdir(parents=True, exist_ok=True)
-    figs = sweep_figures(s)
+    from analysis.archives import open_sweep
+
+    figs = sweep_figures(s, open_sweep(sweep))
     for stem, (fig, _, _) in figs.items():
         P.save(fig, out / f"{stem}.png")
     table = s.to_dataframe().round(4).reset_index()

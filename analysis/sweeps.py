@@ -8,8 +8,11 @@ over the sweep's own dimensions, for phase diagrams and tables.
 Every outcome is its generation value averaged over the run's last `last` complete
 generations: `gene_<name>` (population mean of each gene), `fitness` (mean own hearts per
 episode), the social metrics of `analysis.metrics` (efficiency, equality, peace,
-energy given per agent-step) and, with `population.relatedness`, `energy_to_twin`,
-`energy_to_other` and the realised `twin_pairs`. Runs without a complete generation are NaN.
+energy given per agent-step), the signalling ones (signal level carried, honesty, signal
+spending, bond rate) and, with `population.relatedness`, `energy_to_twin`, `energy_to_other`
+and the realised `twin_pairs`. Escalation is read from `trend_<gene>` and
+`trend_signal_level`: least-squares slopes per generation over the whole run. Runs without a
+complete generation are NaN.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ OUTCOMES = {
     "energy_to_twin": "energy given to an identical twin per agent-step",
     "energy_to_other": "energy given to a non-twin per agent-step",
     "twin_pairs": "realised share of twin pairs",
+    "signal_level": "signal level carried per agent-step",
+    "honesty": "correlation of signal carried with hearts made, over individuals",
+    "signal_spending": "share of spent energy paid for signals",
+    "bond_rate": "share of individuals with a mate bond",
+    "trend_signal_level": "change of the signal level per generation (least squares, whole run)",
 }
 
 
@@ -41,8 +49,19 @@ def run_outcomes(ds: xr.Dataset, last: int = 3) -> dict[str, float]:
     generations; an outcome the archive cannot give is left out."""
     if last < 1:
         raise ValueError(f"last: must be >= 1, got {last}")
-    ds = ds.isel(generation=slice(-last, None))
     out: dict[str, float] = {}
+    gens = ds.generation.values.astype(float)
+    if len(gens) >= 2:  # escalation: does a gene (or the signal carried) rise over the run?
+        for k, name in enumerate(ds.gene.values):
+            mean = ds.genome.isel(gene=k).mean("individual").values
+            out[f"trend_{name}"] = float(np.polyfit(gens, mean, 1)[0])
+        try:
+            level = M.signal_level(ds).values
+            if np.isfinite(level).all():
+                out["trend_signal_level"] = float(np.polyfit(gens, level, 1)[0])
+        except M.MissingVariable:
+            pass
+    ds = ds.isel(generation=slice(-last, None))
     for k, name in enumerate(ds.gene.values):
         out[f"gene_{name}"] = float(ds.genome.isel(gene=k).mean())
     out["fitness"] = float(ds.fitness.mean())
@@ -56,6 +75,14 @@ def run_outcomes(ds: xr.Dataset, last: int = 3) -> dict[str, float]:
         out["energy_shared"] = float((rate.energy_to_kin + rate.energy_to_nonkin).mean())
     except M.MissingVariable:
         pass
+    for name, fn in (
+        ("signal_level", M.signal_level), ("honesty", M.honesty),
+        ("signal_spending", M.signal_spending), ("bond_rate", M.bond_rate),
+    ):  # fmt: skip
+        try:
+            out[name] = float(fn(ds).mean(skipna=True))
+        except M.MissingVariable:
+            pass
     if "twin_group" in ds and (ds.twin_group >= 0).any():
         twins = M.twin_help(ds)
         for name in ("energy_to_twin", "energy_to_other", "twin_pairs"):
@@ -88,6 +115,10 @@ def sweep_summary(path: str | Path, last: int = 3) -> xr.Dataset:
         raise ArchiveError(f"{path}: no run of this sweep has a complete generation yet")
     out = xr.Dataset({k: (dims, v) for k, v in values.items()}, coords=coords)
     for name, var in out.data_vars.items():
-        var.attrs["description"] = OUTCOMES.get(name, f"population mean of the {name[5:]} gene")
+        if name.startswith("trend_") and name not in OUTCOMES:
+            what = f"change of the {name[6:]} gene's population mean per generation"
+        else:
+            what = OUTCOMES.get(name, f"population mean of the {name[5:]} gene")
+        var.attrs["description"] = what
     out.attrs.update(last_generations=last, sweep=str(path))
     return out

@@ -10,7 +10,7 @@ import xarray as xr
 
 COUNTERS = (
     "hearts", "steps", "heart_steps", "frozen_steps", "signal_spent", "energy_spent",
-    "energy_shared_given", "bonds_formed",
+    "energy_shared_given", "bonds_formed", "signal_steps",
 )  # fmt: skip
 
 
@@ -30,6 +30,7 @@ def toy_archive(**counters) -> xr.Dataset:
         "energy_spent": [[10, 10, 10, 10], [10, 10, 0, 0]],
         "energy_shared_given": [[0, 0, 0, 0], [0, 0, 0, 0]],
         "bonds_formed": [[0, 0, 0, 0], [1, 1, 0, 0]],
+        "signal_steps": [[0, 0, 0, 0], [300, 100, 0, 0]],
     }
     values.update(counters)
     counts = np.stack([np.asarray(values[c], np.int64) for c in COUNTERS], axis=-1)

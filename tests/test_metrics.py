@@ -49,6 +49,17 @@ def test_signal_spending_is_share_of_spent_energy():
     np.testing.assert_allclose(M.signal_spending(toy_archive()).values, [0.0, 0.5])
 
 
+def test_signal_level_and_honesty_from_the_signal_carried_and_the_hearts_made():
+    ds = toy_archive()
+    np.testing.assert_allclose(M.signal_level(ds).values, [0.0, 1.0])  # 400 levels / 400 steps
+    h = M.honesty(ds).values
+    assert np.isnan(h[0])  # nobody signals: no correlation
+    # signal per step [3, 1, 0, 0] against hearts per step [.04, 0, 0, 0]
+    np.testing.assert_allclose(h[1], 8 / np.sqrt(6 * 12))
+    liar = toy_archive(signal_steps=[[0, 0, 0, 0], [0, 100, 300, 300]])
+    assert M.honesty(liar).values[1] < 0
+
+
 def test_help_by_relatedness_lists_every_ordered_pair():
     h = M.help_by_relatedness(toy_archive())
     assert h.sizes["pair"] == 2 * 2 * 2  # generations x trials x ordered pairs
@@ -82,5 +93,7 @@ def test_behaviour_metrics_skips_what_the_archive_lacks():
     ds = toy_archive().drop_sel(counter=["steps", "heart_steps"])
     values, missing = M.behaviour_metrics(ds)
     assert {"equality", "bond_rate", "signal_spending"} <= set(values.data_vars)
-    assert set(missing) == {"efficiency", "sustainability", "peace", "sharing_rate"}
+    assert set(missing) == {
+        "efficiency", "sustainability", "peace", "sharing_rate", "signal_level", "honesty"
+    }  # fmt: skip
     assert "steps" in missing["peace"]

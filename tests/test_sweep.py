@@ -61,6 +61,22 @@ def test_a_point_equals_the_same_run_alone(done, tmp_path):
     assert identical(tmp_path / "archive.zarr", out / "share=20_seed=1" / "archive.zarr") == []
 
 
+def test_the_report_of_a_sweep_without_r_and_cost_ratio_plots_outcomes_and_trajectories(
+    done, tmp_path
+):
+    _, out, _ = done
+    r = subprocess.run(
+        [sys.executable, "-m", "analysis.report", str(out), "--out", str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    page = (tmp_path / "index.html").read_text()
+    for stem in ("outcome_fitness", "outcome_trend_kin_weight", "trajectory_gene_kin_weight"):
+        assert (tmp_path / f"{stem}.png").stat().st_size > 1000, stem
+        assert f"src='{stem}.png'" in page
+    assert not list(tmp_path.glob("phase_*"))
+
+
 def test_resume_runs_only_what_is_missing_and_a_second_start_is_refused(done):
     path, out, _ = done
     r = sweep(path, "--out", out)
