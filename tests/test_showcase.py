@@ -1,0 +1,38 @@
+"""The showcase experiments' direction, small (slow suite): in runs/hamilton.yaml's world a
+learner that counts its twin's hearts (inclusive sharing, K = 1) learns to give where the
+gift is worth more to the twin than it costs (B > C), and not where it is lossy or where it
+counts only its own hearts. A regression in the rules, the sharing kernel or the learner
+shows up here."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evo.config import load_run_config
+from evo.ppo import train
+from world.layout import COUNTERS
+
+ROOT = Path(__file__).parents[1]
+
+
+def learned_giving(efficiency: float, kin_weight: float, seed: int) -> float:
+    """Energy given per agent-step over 32 k agent-steps of training of one twin pair."""
+    cfg = load_run_config(ROOT / "runs" / "hamilton.yaml")
+    world = cfg.world.model_copy(update={"share_efficiency": efficiency})
+    ppo = cfg.ppo.model_copy(update={"total_timesteps": 32768, "torch_threads": 1})
+    res = train(
+        world, ppo, seed=seed, kinship=np.ones((2, 2), np.float32),
+        genes={"kin_weight": np.full(2, kin_weight)},
+    )  # fmt: skip
+    given = res.counters[:, COUNTERS.index("energy_shared_given")].sum()
+    return float(given / res.counters[:, COUNTERS.index("steps")].sum())
+
+
+@pytest.mark.slow
+def test_twins_learn_to_give_where_b_exceeds_c_and_only_when_they_count_each_other():
+    gains = [learned_giving(4.0, 1.0, s) for s in (0, 1)]
+    lossy = [learned_giving(0.25, 1.0, s) for s in (0, 1)]
+    selfish = [learned_giving(4.0, 0.0, s) for s in (0, 1)]
+    assert min(gains) > 2 * max(lossy), (gains, lossy)
+    assert min(gains) > 2 * max(selfish), (gains, selfish)
