@@ -36,3 +36,24 @@ def test_twins_learn_to_give_where_b_exceeds_c_and_only_when_they_count_each_oth
     selfish = [learned_giving(4.0, 0.0, s) for s in (0, 1)]
     assert min(gains) > 2 * max(lossy), (gains, lossy)
     assert min(gains) > 2 * max(selfish), (gains, selfish)
+
+
+def learned_signal(signal_cost: int, seed: int) -> float:
+    """Mean signal level carried over 32 k steps of training in runs/signalling.yaml's
+    world, where every agent's choosiness asks for signal 2 before it bonds."""
+    cfg = load_run_config(ROOT / "runs" / "signalling.yaml")
+    world = cfg.world.model_copy(update={"signal_cost": signal_cost})
+    ppo = cfg.ppo.model_copy(update={"total_timesteps": 32768, "torch_threads": 1})
+    res = train(
+        world, ppo, seed=seed, kinship=np.eye(4, dtype=np.float32),
+        genes={"choosiness": np.full(4, 2.0)},
+    )  # fmt: skip
+    level = res.counters[:, COUNTERS.index("signal_steps")].sum()
+    return float(level / res.counters[:, COUNTERS.index("steps")].sum())
+
+
+@pytest.mark.slow
+def test_costly_signals_are_carried_less_than_free_ones():
+    free = [learned_signal(0, s) for s in (0, 1)]
+    costly = [learned_signal(15, s) for s in (0, 1)]
+    assert max(costly) < 0.75 * min(free), (free, costly)
