@@ -215,8 +215,9 @@ def test_a_worker_killed_mid_trial_does_not_change_the_result(reference, tmp_pat
 
 @pytest.mark.parametrize(
     "name",
-    ["population", "population_darwinian", "population_shuffled", "smoke", "hamilton", "mates"],
-)
+    ["population", "population_darwinian", "population_shuffled", "smoke", "hamilton", "mates",
+     "signalling"],
+)  # fmt: skip
 def test_example_configs_are_valid(name):
     from evo.config import load_run_config
 

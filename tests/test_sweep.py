@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analysis import open_sweep
@@ -114,3 +115,12 @@ def test_bad_sweep_files_exit_2_naming_file_and_problem(tmp_path, text, message)
     assert str(path) in r.stderr
     assert re.search(message, r.stderr), r.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["sweep_smoke", "sweep_hamilton", "sweep_signalling"])
+def test_the_shipped_sweeps_are_valid(name):
+    from evo.sweep import load_sweep
+
+    sweep, _, runs = load_sweep(ROOT / "runs" / f"{name}.yaml")
+    sizes = [len(next(iter(keys.values()))) for keys in sweep.dims.values()]
+    assert len(runs) == int(np.prod(sizes)) * len(sweep.seeds or [0])
