@@ -184,6 +184,7 @@ PHASE = {
     "fitness": "Fitness (own hearts per episode)",
     "efficiency": "Efficiency (hearts per agent-step)",
     "equality": "Equality (1 - Gini of hearts)",
+    "peace": "Peace (share of agent-steps not frozen)",
 }
 
 
