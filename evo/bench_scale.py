@@ -16,7 +16,10 @@ while the trials cost nothing but their sleep, and the figures are the loop's ow
 - archive files and bytes per generation;
 - resume time (process-free: a fresh Evolution continuing an archive of 20 and of 200
   generations by one generation, minus that generation's own time);
-- client peak RSS.
+- client peak RSS;
+- the archive alone (`--only archive --at INDIVIDUALS GENERATIONS`): generations written with
+  `generation_dataset`/`append_generation` from random values of the real shapes, then one
+  variable read across all of them (`archive_figures`).
 """
 
 from __future__ import annotations
@@ -219,6 +222,69 @@ def resume(individuals: int, generations: int, args) -> None:
     emit(figure="resume", individuals=individuals, generations=generations, **figures)
 
 
+def archive_values(g: int, individuals: int, genes: Sequence[str], n: int = 4, updates: int = 16):
+    """Generation g's archive values (`evo.archive.GIVEN`), random, of the shapes a run of
+    `individuals` in trials of `n` writes. Counters: each counter its own magnitude (10 to
+    100,000 a generation), as hearts and agent-steps differ in a run."""
+    rng = np.random.default_rng(g)
+    P, T = individuals, individuals // n
+    uid = np.arange(P, dtype=np.int64) + P * g
+    fit, point = rng.random(P), rng.random((P, len(genes)))
+    scale = 10 ** np.random.default_rng(0).uniform(1, 5, len(COUNTERS))
+    return {
+        "uid": uid, "genome": point, "search_point": point, "fitness": fit,
+        "training_fitness": fit / 2, "curve": rng.random((P, updates)),
+        "weights_trial": np.arange(P, dtype=np.int64) // n,
+        "parent_a": rng.integers(-1, P * g, P), "parent_b": rng.integers(-1, P * g, P),
+        "born": np.full(P, g, np.int64), "mate": rng.integers(-1, P * g + P, P),
+        "twin_group": np.full(P, -1, np.int64),
+        "counters": (rng.random((P, len(COUNTERS))) * scale).astype(np.int64),
+        "trial_uids": uid.reshape(T, n), "kinship": rng.random((T, n, n)).astype(np.float32),
+        "trial_fitness": fit.reshape(T, n), "energy_given": rng.integers(0, 5, (T, n, n)),
+        "diamonds_given": rng.integers(0, 2, (T, n, n)), "best_fitness": fit.max(),
+        "mean_fitness": fit.mean(), "gene_mean": point.mean(0), "bonds": 3, "nan_skips": 0,
+        "seconds": 1.0, "agent_steps_per_s": 1e6,
+    }  # fmt: skip
+
+
+def archive_figures(path: Path, individuals: int, generations: int, genes: Sequence[str]):
+    """Write `generations` generations of `individuals` to a new archive at `path`, then read
+    `fitness` and `counters` across all of them (open included, `.values`, five times: the
+    best and the median). Returns the figures as a dict."""
+    from evo.archive import append_generation, generation_dataset, open_archive
+
+    write = []
+    for g in range(generations):
+        ds = generation_dataset(g, archive_values(g, individuals, genes), genes)
+        t = time.perf_counter()
+        append_generation(path, ds)
+        write.append(time.perf_counter() - t)
+    files, nbytes = _files(path)
+    reads = {}
+    for name in ("fitness", "counters"):
+        seconds = []
+        for _ in range(5):
+            t = time.perf_counter()
+            values = open_archive(path)[name].values
+            seconds.append(time.perf_counter() - t)
+        reads[f"read_{name}_s"] = round(min(seconds), 3)
+        reads[f"read_{name}_s_median"] = round(float(np.median(seconds)), 3)
+        reads[f"{name}_mb"] = round(values.nbytes / 1e6, 1)
+    return {
+        "write_s_median": round(float(np.median(write[1:] or write)), 3),
+        "files_per_generation": round(files / generations, 3),
+        "bytes_per_generation": int(nbytes / generations), **reads,
+    }  # fmt: skip
+
+
+def archive(individuals: int, generations: int, args) -> None:
+    """The archive alone: no loop, no cluster."""
+    genes = [g.name for g in bench_config(individuals, 1, args.base).genes]
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        figures = archive_figures(Path(tmp) / "archive.zarr", individuals, generations, genes)
+    emit(figure="archive", individuals=individuals, generations=generations, **figures)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m evo.bench_scale", description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
@@ -232,11 +298,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=16, help="threads per worker")
     ap.add_argument("--base", type=Path, default=ROOT / "runs" / "population.yaml")
     ap.add_argument("--tmp", help="folder for the runs (default: the system's)")
-    ap.add_argument("--only", choices=["loop", "resume"], help=argparse.SUPPRESS)
+    ap.add_argument("--only", choices=["loop", "resume", "archive"], help=argparse.SUPPRESS)
     ap.add_argument("--at", type=int, nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.only:  # one measurement in this process (its own peak RSS)
-        (loop if args.only == "loop" else resume)(*args.at, args)
+        {"loop": loop, "resume": resume, "archive": archive}[args.only](*args.at, args)
         return
     passed = [a for a in (argv if argv is not None else sys.argv[1:])]
     for size, gens in zip(args.sizes, args.generations, strict=True):

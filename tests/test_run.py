@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from analysis import open_archive
-from evo.archive import complete_generations, identical
+from evo.archive import SCHEMA_VERSION, complete_generations, identical
 from kinevo.faults import KILL_WORKER
 from world.layout import COUNTERS
 
@@ -49,7 +49,7 @@ def test_smoke_run_writes_a_complete_archive(reference):
         assert name in ds.data_vars, name
     assert "uid" in ds.coords and list(ds.counter.values) == list(COUNTERS)
     assert (ds.counters.sel(counter="hearts") >= 0).all()
-    assert ds.attrs["kinevo_schema"] == 3
+    assert ds.attrs["kinevo_schema"] == SCHEMA_VERSION
     cfg = ds.attrs["config"]
     assert cfg["population"]["size"] == 4 and ds.attrs["seed"] == 0 and "version_torch" in ds.attrs
     g0, g1 = ds.isel(generation=0), ds.isel(generation=1)
