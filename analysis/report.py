@@ -190,9 +190,9 @@ PHASE = {
 
 # outcomes drawn against the sweep's first dimension otherwise (those the sweep holds)
 OUTCOME_PLOTS = (
-    "gene_choosiness", "trend_choosiness", "trend_kin_weight", "signal_level", "trend_signal_level", "honesty",
-    "signal_spending", "bond_rate", "gene_kin_weight", "energy_shared", "fitness", "efficiency",
-    "equality", "peace",
+    "gene_choosiness", "trend_choosiness", "trend_kin_weight", "signal_level",
+    "trend_signal_level", "honesty", "signal_spending", "bond_rate", "gene_kin_weight",
+    "energy_shared", "fitness", "efficiency", "equality", "peace",
 )  # fmt: skip
 
 
