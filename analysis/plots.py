@@ -185,8 +185,12 @@ def phase_diagram_plot(
     for i, y in enumerate(ys):
         for j, x in enumerate(xs):
             v = value.values[i, j]
-            ax.text(x, y, "" if np.isnan(v) else f"{v:.2g}", ha="center", va="center",
-                    color="w", fontsize=9)  # fmt: skip
+            if np.isnan(v):
+                continue
+            red, green, blue, _ = mesh.cmap(mesh.norm(v))  # dark text on light cells
+            light = 0.299 * red + 0.587 * green + 0.114 * blue > 0.5
+            ax.text(x, y, f"{v:.2g}", ha="center", va="center", color="k" if light else "w",
+                    fontsize=9)  # fmt: skip
     lo, hi = edges(xs)[[0, -1]]
     line = np.array([lo, hi])
     ax.plot(line, line, "r--", lw=2, label="r B = C (help pays above)")

@@ -178,6 +178,8 @@ def write_report(
 # outcomes drawn as phase diagrams when a sweep has `r` and `cost_ratio` dimensions
 PHASE = {
     "gene_kin_weight": "Evolved kin_weight gene (population mean)",
+    "trend_kin_weight": "Change of the kin_weight gene per generation",
+    "twin_preference": "Help to twins over help to non-twins",
     "energy_to_twin": "Help given to identical twins (energy per agent-step)",
     "energy_to_other": "Help given to non-twins (energy per agent-step)",
     "energy_shared": "All help given (energy per agent-step)",

@@ -9,10 +9,10 @@ Every outcome is its generation value averaged over the run's last `last` comple
 generations: `gene_<name>` (population mean of each gene), `fitness` (mean own hearts per
 episode), the social metrics of `analysis.metrics` (efficiency, equality, peace,
 energy given per agent-step), the signalling ones (signal level carried, honesty, signal
-spending, bond rate) and, with `population.relatedness`, `energy_to_twin`, `energy_to_other`
-and the realised `twin_pairs`. Escalation is read from `trend_<gene>` and
-`trend_signal_level`: least-squares slopes per generation over the whole run. Runs without a
-complete generation are NaN.
+spending, bond rate) and, with `population.relatedness`, `energy_to_twin`, `energy_to_other`,
+the realised `twin_pairs` and `twin_preference` (their ratio: above 1, help goes to kin).
+Escalation is read from `trend_<gene>` and `trend_signal_level`: least-squares slopes per
+generation over the whole run. Runs without a complete generation are NaN.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ OUTCOMES = {
     "energy_to_twin": "energy given to an identical twin per agent-step",
     "energy_to_other": "energy given to a non-twin per agent-step",
     "twin_pairs": "realised share of twin pairs",
+    "twin_preference": "energy given to a twin over energy given to a non-twin, per agent-step",
     "signal_level": "signal level carried per agent-step",
     "honesty": "correlation of signal carried with hearts made, over individuals",
     "signal_spending": "share of spent energy paid for signals",
@@ -87,6 +88,8 @@ def run_outcomes(ds: xr.Dataset, last: int = 3) -> dict[str, float]:
         twins = M.twin_help(ds)
         for name in ("energy_to_twin", "energy_to_other", "twin_pairs"):
             out[name] = float(twins[name].mean(skipna=True))
+        if out["energy_to_other"] > 0:
+            out["twin_preference"] = out["energy_to_twin"] / out["energy_to_other"]
     return out
 
 
