@@ -149,6 +149,16 @@ def make_twins(
     group (the template's uid for it and its twins, -1 for rows without a twin)."""
     if not 0.0 <= r <= 1.0:
         raise ValueError(f"make_twins: r must lie in [0, 1], got {r}")
+    if u.ndim != 2 or len(u) != len(lineage):
+        raise ValueError(
+            f"make_twins: u must be [P, D] with P = {len(lineage)} (the lineage's length), "
+            f"got shape {u.shape}"
+        )
+    for members in trials:
+        if len(members) and (min(members) < 0 or max(members) >= len(lineage)):
+            raise ValueError(
+                f"make_twins: trial rows must lie in [0, {len(lineage)}), got {list(members)}"
+            )
     u = u.copy()
     parent_a, parent_b = lineage.parent_a.copy(), lineage.parent_b.copy()
     source = lineage.source.copy()

@@ -63,6 +63,17 @@ def test_an_elite_is_never_replaced_and_becomes_the_template():
     assert np.array_equal(v[6:], u[6:]) and (group[6:] == -1).all()  # two elites: no twins
 
 
+def test_make_twins_refuses_shapes_and_rows_that_do_not_fit():
+    u, lin = founders_then_children()
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="r must lie"):
+        make_twins(u, lin, pairs(), 1, 1.5, rng)
+    with pytest.raises(ValueError, match="u must be"):
+        make_twins(u[:3], lin, pairs(), 1, 0.5, rng)
+    with pytest.raises(ValueError, match="trial rows"):
+        make_twins(u, lin, [np.array([0, 8])], 1, 0.5, rng)
+
+
 def test_twins_are_a_function_of_the_seed():
     u, lin = founders_then_children(P=40, elites=())
     a = make_twins(u, lin, pairs(40), 1, 0.5, np.random.default_rng(3))
