@@ -155,6 +155,8 @@ def blind_kinship(ks: np.ndarray) -> np.ndarray:
     """The kin-blind control of trials' K [T, n, n]: each replaced by one constant matrix
     holding their mean off-diagonal entry (1 on the diagonal)."""
     ks = np.asarray(ks, np.float32)
+    if ks.ndim != 3 or ks.shape[1] != ks.shape[2]:
+        raise ValueError(f"blind_kinship: expected trials' K of shape [T, n, n], got {ks.shape}")
     T, n, _ = ks.shape
     if n < 2:
         return ks.copy()

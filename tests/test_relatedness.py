@@ -97,6 +97,8 @@ def test_blind_kinship_keeps_the_mean_off_the_diagonal_and_forgets_who():
     assert np.allclose(blind, [[1, 0.5], [0.5, 1]])
     off = ~np.eye(2, dtype=bool)
     assert blind[:, off].mean() == pytest.approx(ks[:, off].mean())
+    with pytest.raises(ValueError, match=r"\[T, n, n\]"):
+        blind_kinship(np.eye(2))
 
 
 @pytest.mark.parametrize(
