@@ -73,14 +73,10 @@ def open_archives(paths: Sequence[str | Path], names: Sequence[str] | None = Non
     return out
 
 
-def open_sweep(path: str | Path) -> xr.Dataset:
-    """A sweep's runs (`python -m evo.sweep`) as one Dataset whose dimensions include the
-    sweep's own (e.g. `r`, `cost`, `seed`), labelled by their values. Runs without a complete
-    generation yet are left out (their cells are NaN); `attrs["runs"]` keeps each run's attrs
-    by folder name."""
+def sweep_manifest(path: str | Path) -> tuple[list[str], list[dict]]:
+    """The dimensions and the runs (each with `folder` and `coords`) that a sweep folder's
+    sweep.json lists; ArchiveError for a folder without one or an unreadable one."""
     import json
-
-    from evo.archive import complete_generations
 
     path = Path(path)
     manifest = path / "sweep.json"
@@ -88,9 +84,20 @@ def open_sweep(path: str | Path) -> xr.Dataset:
         raise ArchiveError(f"{path}: not a sweep folder (no sweep.json; see python -m evo.sweep)")
     try:
         m = json.loads(manifest.read_text())
-        dims, listed = list(m["dims"]), list(m["runs"])
+        return list(m["dims"]), list(m["runs"])
     except (ValueError, KeyError, TypeError) as err:
         raise ArchiveError(f"{manifest}: not a readable sweep manifest ({err})") from None
+
+
+def open_sweep(path: str | Path) -> xr.Dataset:
+    """A sweep's runs (`python -m evo.sweep`) as one Dataset whose dimensions include the
+    sweep's own (e.g. `r`, `cost`, `seed`), labelled by their values. Runs without a complete
+    generation yet are left out (their cells are NaN); `attrs["runs"]` keeps each run's attrs
+    by folder name."""
+    from evo.archive import complete_generations
+
+    path = Path(path)
+    dims, listed = sweep_manifest(path)
     runs = [r for r in listed if complete_generations(path / r["folder"] / "archive.zarr") > 0]
     if not runs:
         raise ArchiveError(f"{path}: no run of this sweep has a complete generation yet")

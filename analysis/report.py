@@ -268,18 +268,17 @@ def write_sweep_report(sweep: str | Path, out: str | Path | None = None, last: i
     s = sweep_summary(sweep, last)
     out = Path(out) if out is not None else sweep / "report"
     out.mkdir(parents=True, exist_ok=True)
-    from analysis.archives import open_sweep
+    from analysis.archives import open_sweep, sweep_manifest
 
     figs = sweep_figures(s, open_sweep(sweep))
     for stem, (fig, _, _) in figs.items():
         P.save(fig, out / f"{stem}.png")
     table = s.to_dataframe().round(4).reset_index()
     extra = "<h2>Every point (last generations' mean)</h2>" + table.to_html(index=False)
-    manifest = json.loads((sweep / "sweep.json").read_text())
     rows = {
         "sweep": str(sweep),
         "dimensions": ", ".join(f"{d} ({s.sizes[d]})" for d in s.dims),
-        "runs": len(manifest.get("runs", [])),
+        "runs": len(sweep_manifest(sweep)[1]),
         "generations averaged": last,
     }
     captions = {stem: (title, caption) for stem, (_, title, caption) in figs.items()}

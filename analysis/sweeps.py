@@ -17,14 +17,13 @@ generation over the whole run. Runs without a complete generation are NaN.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from analysis import metrics as M
-from analysis.archives import ArchiveError, open_archive
+from analysis.archives import ArchiveError, open_archive, sweep_manifest
 from evo.archive import complete_generations
 
 OUTCOMES = {
@@ -96,14 +95,7 @@ def run_outcomes(ds: xr.Dataset, last: int = 3) -> dict[str, float]:
 def sweep_summary(path: str | Path, last: int = 3) -> xr.Dataset:
     """Every run's outcomes as one Dataset over the sweep's dimensions (and `seed`)."""
     path = Path(path)
-    manifest = path / "sweep.json"
-    if not manifest.is_file():
-        raise ArchiveError(f"{path}: not a sweep folder (no sweep.json; see python -m evo.sweep)")
-    try:
-        m = json.loads(manifest.read_text())
-        dims, runs = list(m["dims"]), list(m["runs"])
-    except (ValueError, KeyError, TypeError) as err:
-        raise ArchiveError(f"{manifest}: not a readable sweep manifest ({err})") from None
+    dims, runs = sweep_manifest(path)
     coords = {d: list(dict.fromkeys(r["coords"][d] for r in runs)) for d in dims}
     shape = tuple(len(v) for v in coords.values())
     values: dict[str, np.ndarray] = {}
