@@ -284,28 +284,21 @@ def twin_help(ds: xr.Dataset) -> xr.Dataset:
     uids, groups = ds.uid.values, ds.twin_group.values
     G = len(ds.generation)
     cols = {k: np.full(G, np.nan) for k in ("energy_to_twin", "energy_to_other", "twin_pairs")}
+    S = trial_uids.shape[2]
     for g in range(G):
-        row = {int(u): k for k, u in enumerate(uids[g])}
-        gave = {True: 0.0, False: 0.0}
-        spent = {True: 0.0, False: 0.0}
-        n_twin = n_all = 0
-        for t in range(trial_uids.shape[1]):
-            rows = [row.get(int(u), -1) for u in trial_uids[g, t]]
-            for a, ra in enumerate(rows):
-                if ra < 0:
-                    continue
-                for b, rb in enumerate(rows):
-                    if b == a or rb < 0:
-                        continue
-                    twin = bool(groups[g, ra] >= 0 and groups[g, ra] == groups[g, rb])
-                    gave[twin] += float(given[g, t, a, b])
-                    spent[twin] += float(steps[g, ra])
-                    n_twin += twin
-                    n_all += 1
-        for twin, name in ((True, "energy_to_twin"), (False, "energy_to_other")):
-            if spent[twin] > 0:
-                cols[name][g] = gave[twin] / spent[twin]
-        cols["twin_pairs"][g] = n_twin / n_all if n_all else np.nan
+        order = np.argsort(uids[g])
+        at = np.clip(np.searchsorted(uids[g], trial_uids[g], sorter=order), 0, len(order) - 1)
+        rows = np.where(uids[g][order[at]] == trial_uids[g], order[at], -1)  # [trial, slot]
+        filled = rows >= 0
+        group = np.where(filled, groups[g][rows], -1)
+        pair = filled[:, :, None] & filled[:, None, :] & ~np.eye(S, dtype=bool)  # giver, receiver
+        twin = pair & (group[:, :, None] >= 0) & (group[:, :, None] == group[:, None, :])
+        giver_steps = np.broadcast_to(np.where(filled, steps[g][rows], 0)[:, :, None], pair.shape)
+        for mask, name in ((twin, "energy_to_twin"), (pair & ~twin, "energy_to_other")):
+            spent = giver_steps[mask].sum()
+            if spent > 0:
+                cols[name][g] = given[g][mask].sum() / spent
+        cols["twin_pairs"][g] = twin.sum() / pair.sum() if pair.any() else np.nan
     out = xr.Dataset(coords={"generation": ds.generation.values})
     out["energy_to_twin"] = _named(
         xr.DataArray(cols["energy_to_twin"], dims="generation"), "energy_to_twin",
