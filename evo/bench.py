@@ -1,14 +1,21 @@
 """Learner benchmark; prints one JSON line per figure.
 
-    python -m evo.bench                              # CPU: both settings, modes, policies
+    python -m evo.bench                              # CPU: both settings, modes, learners
     python -m evo.bench --device cuda --envs 1024    # GPU
+    python -m evo.bench --learners strided-v2 conv-v1:update_epochs=4,num_minibatches=4
+
+A learner is ``new`` (the setting's `ppo:` section as it is), ``old`` (the setting's learner
+as it first shipped: conv-v1 trained 4 epochs x 4 minibatches, and in the runs' setting
+the runs' first batch layout and widths, `OLD_RUNS`), or a policy name with changes to the setting's
+`ppo:` section (``POLICY[:field=value,...]``, `evo.config.learner`). By default ``new`` runs
+beside ``old``.
 
 Two settings: ``runs`` is runs/population.yaml's world and ppo sections (what the shipped
 experiments train), ``large`` a 17x17 map with 8 agents, 32 envs and channels 32 / hidden
 128. For each: the world alone stepped with random actions, then end-to-end PPO training
-(rollout + update) in `individual` and `shared` mode for every policy named, with where the
+(rollout + update) in `individual` and `shared` mode for every learner named, with where the
 time goes (world, policy during the rollout, update), parameters and multiply-adds per
-sample, and peak memory. Policies are run in alternating rounds in this one process, so
+sample, and peak memory. Learners are run in alternating rounds in this one process, so
 their ratio is measured under the same load; ``best`` and ``median`` are over rounds.
 """
 
@@ -16,39 +23,52 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import resource
 import statistics
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from evo.config import PPOConfig
-from evo.policy import DEFAULT_POLICY, POLICIES, Ensemble, count_macs, make_policy
+from evo.config import PPOConfig, learner
+from evo.policy import Ensemble, count_macs, make_policy
 from evo.ppo import resolve_device, train
 from kinevo.config import load_section
 from world.config import WorldConfig
 from world.env import World
 
 RUNS_YAML = Path(__file__).resolve().parent.parent / "runs" / "population.yaml"
+# The learner as it first shipped: conv-v1 trained 4 epochs x 4 minibatches a rollout; in the
+# runs' world (settings and tasks named runs...) also the runs' first batch layout and widths,
+# at the middle (log scale) of their first learning_rate gene range, 0.0003-0.003.
+OLD = "conv-v1:update_epochs=4,num_minibatches=4"
+OLD_RUNS = OLD + ",num_envs=16,num_steps=64,channels=16,hidden=64,learning_rate=0.001"
 
 
 def emit(**fields) -> None:
     print(json.dumps(fields), flush=True)
 
 
-def settings(envs: int | None) -> dict[str, tuple[WorldConfig, PPOConfig]]:
+def settings() -> dict[str, tuple[WorldConfig, PPOConfig]]:
     """name -> (world, ppo) for the shipped runs' setting and a larger one."""
     runs_world = load_section(RUNS_YAML, "world", WorldConfig)
     runs_ppo = load_section(RUNS_YAML, "ppo", PPOConfig)
     large_world = WorldConfig(n_agents=8, width=17, height=17, max_steps=256)
     large_ppo = PPOConfig(num_envs=32, num_steps=64, channels=32, hidden=128)
-    out = {"runs": (runs_world, runs_ppo), "large": (large_world, large_ppo)}
-    if envs is not None:
-        out = {k: (w, p.model_copy(update={"num_envs": envs})) for k, (w, p) in out.items()}
-    return out
+    return {"runs": (runs_world, runs_ppo), "large": (large_world, large_ppo)}
+
+
+def resolve(setting: str, base: PPOConfig, spec: str, envs: int | None = None) -> PPOConfig:
+    """The `ppo` a learner spec names in `setting` (see the module docstring); `envs`, when
+    given, replaces every learner's num_envs."""
+    if spec == "old":
+        spec = OLD_RUNS if setting.startswith("runs") else OLD
+    ppo = base if spec == "new" else learner(base, spec)
+    return ppo if envs is None else ppo.model_copy(update={"num_envs": envs})
 
 
 def world_only(cfg: WorldConfig, envs: int, steps: int, threads: int) -> float:
@@ -81,52 +101,85 @@ def one_run(world: WorldConfig, ppo: PPOConfig, updates: int) -> dict:
     }
 
 
+def side_by_side(pool, world: WorldConfig, ppo: PPOConfig, updates: int, trials: int) -> dict:
+    """`trials` trainings at once, one per process of `pool` (as `evo.run` trains one trial
+    per one-thread Dask worker): their agent-steps/s summed, their time shares averaged."""
+    if trials == 1:
+        return one_run(world, ppo, updates)
+    figs = list(pool.map(one_run, [world] * trials, [ppo] * trials, [updates] * trials))
+    out = {k: statistics.mean(f[k] for f in figs) for k in figs[0]}
+    out["agent_steps_per_s"] = sum(f["agent_steps_per_s"] for f in figs)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m evo.bench", description=__doc__.split("\n")[0])
     ap.add_argument("--envs", type=int, help="envs per trial (default: each setting's own)")
     ap.add_argument("--updates", type=int, default=3, help="timed updates per run")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per policy")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    ap.add_argument("--threads", type=int, default=2, help="torch and Numba CPU threads")
+    ap.add_argument("--threads", type=int, default=2, help="torch and Numba threads per trial")
+    ap.add_argument(
+        "--trials",
+        type=int,
+        default=1,
+        help="trials trained at once, one per process (the runs: 2 one-thread trials on 2 "
+        "cores); their agent-steps/s are summed",
+    )
     ap.add_argument("--modes", nargs="+", default=["individual", "shared"])
     ap.add_argument("--settings", nargs="+", default=["runs", "large"], choices=["runs", "large"])
-    ap.add_argument("--policies", nargs="+", default=[DEFAULT_POLICY, "conv-v1"])
+    ap.add_argument(
+        "--learners",
+        "--policies",
+        nargs="+",
+        default=["new", "old"],
+        help="new, old or POLICY[:field=value,...] each; the first is compared with the second",
+    )
     args = ap.parse_args(argv)
-    for name in args.policies:
-        if name not in POLICIES:
-            ap.error(f"unknown policy {name!r}; known: {', '.join(POLICIES)}")
+    for spec in args.learners:
+        try:
+            resolve("runs", PPOConfig(), spec)
+        except ValueError as err:
+            ap.error(str(err))
+    if args.trials < 1:
+        ap.error("--trials must be >= 1")
     device = resolve_device(args.device)
+    pool = None
+    if args.trials > 1:
+        pool = ProcessPoolExecutor(args.trials, mp_context=multiprocessing.get_context("spawn"))
     emit(
         bench="machine",
         device=str(device),
         gpu=torch.cuda.get_device_name() if device.type == "cuda" else None,
         torch=torch.__version__,
         threads=args.threads,
+        trials_at_once=args.trials,
         cpu_capability=torch.backends.cpu.get_cpu_capability(),
     )
-    chosen = {k: v for k, v in settings(args.envs).items() if k in args.settings}
+    chosen = {k: v for k, v in settings().items() if k in args.settings}
     for setting, (world, base) in chosen.items():
         base = base.model_copy(update={"device": args.device, "torch_threads": args.threads})
+        envs = resolve(setting, base, "new", args.envs).num_envs
         emit(
             bench="world_only",
             setting=setting,
-            envs=base.num_envs,
+            envs=envs,
             agents=world.n_agents,
-            agent_steps_per_s=round(world_only(world, base.num_envs, 500, args.threads)),
+            agent_steps_per_s=round(world_only(world, envs, 500, args.threads)),
         )
         for mode in args.modes:
-            runs = {p: [] for p in args.policies}
+            runs = {p: [] for p in args.learners}
             for _ in range(args.rounds):
-                for policy in args.policies:
-                    ppo = base.model_copy(update={"mode": mode, "policy": policy})
+                for spec in args.learners:
+                    ppo = resolve(setting, base.model_copy(update={"mode": mode}), spec, args.envs)
                     if device.type == "cuda":
                         torch.cuda.reset_peak_memory_stats()
-                    fig = one_run(world, ppo, args.updates)
+                    fig = side_by_side(pool, world, ppo, args.updates, args.trials)
                     if device.type == "cuda":
                         fig["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
-                    runs[policy].append(fig)
-            for policy, figs in runs.items():
-                ppo = base.model_copy(update={"mode": mode, "policy": policy})
+                    runs[spec].append(fig)
+            for spec, figs in runs.items():
+                ppo = resolve(setting, base.model_copy(update={"mode": mode}), spec, args.envs)
                 net = Ensemble([make_policy(world, ppo)], torch.device("cpu"))
                 speeds = [f["agent_steps_per_s"] for f in figs]
                 best = max(figs, key=lambda f: f["agent_steps_per_s"])
@@ -134,7 +187,8 @@ def main(argv: list[str] | None = None) -> None:
                     bench="train",
                     setting=setting,
                     mode=mode,
-                    policy=policy,
+                    learner=spec,
+                    policy=ppo.policy,
                     envs=ppo.num_envs,
                     agents=world.n_agents,
                     steps=ppo.num_steps,
@@ -149,12 +203,13 @@ def main(argv: list[str] | None = None) -> None:
                     rounds=len(speeds),
                     **{k: round(v, 3) for k, v in best.items() if k.startswith("share")},
                     peak_gpu_mb=round(best["peak_gpu_mb"]) if "peak_gpu_mb" in best else None,
+                    trials_at_once=args.trials,
                     peak_rss_mb_so_far=round(
                         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                     ),
                 )
-            if len(args.policies) > 1:
-                new, old = args.policies[0], args.policies[1]
+            if len(args.learners) > 1:
+                new, old = args.learners[0], args.learners[1]
                 ratios = [
                     a["agent_steps_per_s"] / b["agent_steps_per_s"]
                     for a, b in zip(runs[new], runs[old], strict=True)
@@ -172,6 +227,8 @@ def main(argv: list[str] | None = None) -> None:
                     ),
                     ratio_median_of_rounds=round(statistics.median(ratios), 2),
                 )
+    if pool is not None:
+        pool.shutdown()
     sys.stdout.flush()
 
 

@@ -1,13 +1,15 @@
 """Learning benchmarks; prints one JSON line per figure.
 
-    python -m evo.bench_learning curves --seeds 0 1 2      # sample efficiency, both policies
+    python -m evo.bench_learning curves --seeds 0 1 2      # sample efficiency, new vs old
     python -m evo.bench_learning blind --seeds 0 1 2       # does the policy use what it sees?
     python -m evo.bench_learning sweep-update --seeds 0 1 2  # epochs x minibatches
 
-``curves``: hearts per agent-episode against agent-steps for each policy on the same tasks
+``curves``: hearts per agent-episode against agent-steps for each learner on the same tasks
 and seeds (``seeing`` below and runs/population.yaml's world and ppo sections), then, per
-task, the old policy's final level (mean of its last updates, median over seeds) and the
-agent-steps each policy needs to reach it.
+task, the last learner's final level (mean of its last updates, median over seeds) and the
+agent-steps each learner needs to reach it. A learner is ``POLICY[:field=value,...]``
+or ``new`` (the task as it is) or ``old`` (the learner as it first shipped), as in `evo.bench`;
+by default ``new`` beside ``old``.
 
 ``blind``: trains on the seeing task and scores, on the same fresh episodes, the trained
 policy, the same policy with its observation planes zeroed, a blind actor drawing from the
@@ -24,17 +26,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 
-from evo.bench import one_run
+from evo.bench import one_run, resolve
 from evo.checkpoint import Checkpoint
-from evo.config import PPOConfig
+from evo.config import PPOConfig, load_run_config
 from evo.evaluate import FrequencyActor, PolicyActor, play_episodes
-from evo.policy import DEFAULT_POLICY
 from evo.ppo import train
 from kinevo.config import load_section
 from world.config import WorldConfig
@@ -54,12 +56,12 @@ SEEING = WorldConfig(
     altar_cooldown=0,
     map={"kind": "scatter", "mines": 0, "chargers": 0, "altars": 1, "wall_density": 0.0},
 )
-SEEING_PPO = PPOConfig(
-    total_timesteps=32 * 64 * 64,
-    num_envs=32,
-    num_steps=64,
-    learning_rate=2.5e-3,
-    channels=16,
+SEEING_PPO = PPOConfig(  # the new default learner, sized as the runs' (runs/population.yaml)
+    total_timesteps=64 * 16 * 128,
+    num_envs=64,
+    num_steps=16,
+    learning_rate=1e-2,
+    channels=8,
     hidden=64,
     torch_threads=1,
 )
@@ -69,15 +71,23 @@ def emit(**fields) -> None:
     print(json.dumps(fields), flush=True)
 
 
+def runs_learning_rate() -> float:
+    """The middle (log scale) of runs/population.yaml's learning_rate gene range: about what
+    a run's individuals learn at."""
+    genes = load_run_config(RUNS_YAML).genes
+    gene = next(g for g in genes if g.name == "learning_rate")
+    return math.sqrt(gene.low * gene.high)
+
+
 def tasks() -> dict[str, tuple[WorldConfig, PPOConfig]]:
-    """``seeing`` (above); ``runs``: runs/population.yaml's world and ppo sections as they are
-    (one generation's training at the default learning rate: too short to show learning
-    above noise); ``runs-long``: the same world trained 4 times longer at learning rate 1e-3,
-    the middle (log scale) of the runs' learning_rate gene range, about what an individual's
-    weights receive over a few lamarckian generations."""
+    """``seeing`` (above); ``runs``: runs/population.yaml's world and ppo sections at the
+    middle of its learning_rate gene range (`runs_learning_rate`), one generation's training
+    (too short to show learning much above noise); ``runs-long``: the same trained 4 times
+    longer, about what an individual's weights receive over a few lamarckian generations."""
     runs_world = load_section(RUNS_YAML, "world", WorldConfig)
     runs_ppo = load_section(RUNS_YAML, "ppo", PPOConfig)
-    long = {"total_timesteps": 4 * runs_ppo.total_timesteps, "learning_rate": 1e-3}
+    runs_ppo = runs_ppo.model_copy(update={"learning_rate": runs_learning_rate()})
+    long = {"total_timesteps": 4 * runs_ppo.total_timesteps}
     return {
         "seeing": (SEEING, SEEING_PPO),
         "runs": (runs_world, runs_ppo),
@@ -117,44 +127,44 @@ def reach(curve: list[dict], level: float, window: int = 3) -> int | None:
     return None
 
 
-def curves(names: list[str], policies: list[str], seeds: list[int], last: int) -> None:
+def curves(names: list[str], learners: list[str], seeds: list[int], last: int) -> None:
     for task, (world, ppo) in tasks().items():
         if task not in names:
             continue
-        finals: dict[str, list[float]] = {p: [] for p in policies}
-        runs: dict[str, list[list[dict]]] = {p: [] for p in policies}
+        finals: dict[str, list[float]] = {p: [] for p in learners}
+        runs: dict[str, list[list[dict]]] = {p: [] for p in learners}
         for seed in seeds:
-            for policy in policies:
-                cfg = ppo.model_copy(update={"policy": policy})
+            for spec in learners:
+                cfg = resolve(task, ppo, spec)
                 t = time.perf_counter()
                 curve = train(world, cfg, seed=seed).curve
-                runs[policy].append(curve)
-                finals[policy].append(
+                runs[spec].append(curve)
+                finals[spec].append(
                     float(np.mean([r["hearts_per_agent_episode"] for r in curve[-last:]]))
                 )
                 emit(
                     bench="curve",
                     task=task,
-                    policy=policy,
+                    learner=spec,
                     seed=seed,
                     seconds=round(time.perf_counter() - t, 1),
                     agent_steps=[r["agent_steps"] for r in curve],
                     hearts_per_agent_episode=[
                         round(r["hearts_per_agent_episode"], 3) for r in curve
                     ],
-                    final=round(finals[policy][-1], 3),
+                    final=round(finals[spec][-1], 3),
                 )
-        old = policies[-1]
+        old = learners[-1]
         level = statistics.median(finals[old])
-        for policy in policies:
-            at = [reach(c, level) for c in runs[policy]]
+        for spec in learners:
+            at = [reach(c, level) for c in runs[spec]]
             emit(
                 bench="reach",
                 task=task,
-                policy=policy,
+                learner=spec,
                 target=f"median final level of {old} (last {last} updates)",
                 level=round(level, 3),
-                final_median=round(statistics.median(finals[policy]), 3),
+                final_median=round(statistics.median(finals[spec]), 3),
                 agent_steps_to_reach=at,
             )
 
@@ -220,7 +230,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("what", choices=["curves", "blind", "sweep-update"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--tasks", nargs="+", default=["seeing", "runs", "runs-long"])
-    ap.add_argument("--policies", nargs="+", default=[DEFAULT_POLICY, "conv-v1"])
+    ap.add_argument(
+        "--learners",
+        "--policies",
+        nargs="+",
+        default=["new", "old"],
+        help="new, old or POLICY[:field=value,...] each; curves: the last is the reference",
+    )
     ap.add_argument("--last", type=int, default=5, help="updates averaged for a final level")
     ap.add_argument(
         "--pairs",
@@ -236,15 +252,12 @@ def main(argv: list[str] | None = None) -> None:
             sweep_update(task, pairs, args.seeds, args.last, args.rounds)
         return
     if args.what == "curves":
-        curves(args.tasks, args.policies, args.seeds, args.last)
+        curves(args.tasks, args.learners, args.seeds, args.last)
         return
-    for policy in args.policies:
+    for spec in args.learners:
         for seed in args.seeds:
-            ppo = SEEING_PPO.model_copy(update={"policy": policy})
-            fig = blind_comparison(SEEING, ppo, seed)
-            emit(
-                bench="blind", policy=policy, seed=seed, **{k: round(v, 3) for k, v in fig.items()}
-            )
+            fig = blind_comparison(SEEING, resolve("seeing", SEEING_PPO, spec), seed)
+            emit(bench="blind", learner=spec, seed=seed, **{k: round(v, 3) for k, v in fig.items()})
 
 
 if __name__ == "__main__":

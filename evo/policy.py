@@ -167,6 +167,7 @@ class StridedPolicy(nn.Module):
         kernel: int = 3,
         stride: int = 2,
         embed: int = 0,
+        padding: int = 0,
     ):
         super().__init__()
         V, _, C = obs_shape
@@ -175,7 +176,8 @@ class StridedPolicy(nn.Module):
         self.hidden = hidden
         self.n_actions = n_actions
         self.channels, self.stride, self.embed_dim = channels, stride, embed
-        self.side = (V - kernel) // stride + 1
+        self.padding = padding
+        self.side = (V + 2 * padding - kernel) // stride + 1
         s = np.full(C, 1 / 255.0, np.float32) if scale is None else np.asarray(scale, np.float32)
         self.register_buffer("scale", torch.from_numpy(s).view(1, C, 1, 1), persistent=False)
         if embed:  # a per-cell layer (1x1 conv) before the stride
@@ -205,7 +207,9 @@ class StridedPolicy(nn.Module):
             w = p["conv.weight"].flatten(0, 1)
         else:
             w = (p["conv.weight"] * self.scale).flatten(0, 1)  # [G * channels, C, k, k]
-        x = torch.conv2d(x, w, p["conv.bias"].flatten(), stride=self.stride, groups=G)
+        x = torch.conv2d(
+            x, w, p["conv.bias"].flatten(), stride=self.stride, padding=self.padding, groups=G
+        )
         x = torch.relu(x).permute(0, 2, 3, 1)  # [M, side, side, G * channels]
         x = x.reshape(M, self.side * self.side, G, self.channels).permute(2, 0, 1, 3)
         x = torch.cat([x.reshape(G, M, -1), own], dim=2)

@@ -7,18 +7,43 @@ import pytest
 from evo import bench
 
 
-def test_bench_prints_both_policies_side_by_side_with_their_costs(capsys):
+def test_bench_prints_the_new_and_the_old_learner_side_by_side_with_their_costs(capsys):
     bench.main(["--settings", "runs", "--modes", "shared", "--rounds", "1", "--updates", "1",
                 "--envs", "2", "--threads", "1"])  # fmt: skip
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    train = {x["policy"]: x for x in lines if x["bench"] == "train"}
-    assert set(train) == {"strided-v2", "conv-v1"}
-    assert train["strided-v2"]["macs_per_sample"] < train["conv-v1"]["macs_per_sample"] / 3
+    train = {x["learner"]: x for x in lines if x["bench"] == "train"}
+    assert set(train) == {"new", "old"}
+    new, old = train["new"], train["old"]
+    assert (new["policy"], old["policy"]) == ("strided-v2", "conv-v1")
+    # the old learner as it shipped: 4 x 4 and the runs' first widths, whatever the runs say now
+    assert (old["epochs"], old["minibatches"], old["channels"]) == (4, 4, 16)
+    assert (new["epochs"], new["minibatches"]) == (2, 8)
+    assert new["envs"] == old["envs"] == 2  # --envs applies to both
+    assert new["macs_per_sample"] < old["macs_per_sample"] / 3
     assert all(
         x["agent_steps_per_s_best"] > 0 and x["params_per_individual"] > 0 for x in train.values()
     )
     ratio = next(x for x in lines if x["bench"] == "ratio")
-    assert ratio["faster"] == "strided-v2" and ratio["ratio_best"] > 0
+    assert (ratio["faster"], ratio["than"]) == ("new", "old") and ratio["ratio_best"] > 0
+
+
+def test_a_learner_spec_changes_only_what_it_names_and_refuses_unknown_fields():
+    from evo.config import PPOConfig, learner
+
+    base = PPOConfig(num_envs=7)
+    got = learner(base, "conv-v1:update_epochs=3,learning_rate=0.01")
+    assert (got.policy, got.update_epochs, got.learning_rate, got.num_envs) == (
+        "conv-v1",
+        3,
+        0.01,
+        7,
+    )
+    with pytest.raises(ValueError, match="epochs: unknown field"):
+        learner(base, "conv-v1:epochs=3")
+    with pytest.raises(ValueError, match="update_epochs: must be >= 1, got 0"):
+        learner(base, "strided-v2:update_epochs=0")
+    with pytest.raises(ValueError, match="unknown policy 'conv-v9'"):
+        learner(base, "conv-v9")
 
 
 def test_bench_refuses_an_unknown_policy():
