@@ -5,12 +5,13 @@ world writes them) plus the own-state vector, with an optional GRU core and acto
 heads. `POLICIES` names every network; `make_policy` builds the one a `PPOConfig` names:
 
 - ``strided-v2`` (default): each channel scaled by its own maximum (`world.encoding`), one
-  3x3 conv with stride 2, then a dense layer: about 75k multiply-adds per sample at channels
-  16 / hidden 64. Faster than conv-v1, less sample-efficient (README, "Learning").
+  3x3 conv with stride 2, then a dense layer: 38k multiply-adds per sample at the runs'
+  channels 8 / hidden 64 (conv-v1 at its first size, 16 / 64: 311k). Trained as the defaults
+  say (2 epochs x 8 minibatches, many short rollouts), it learns the seeing task and the
+  runs' world at least as fast per agent-step as conv-v1 did (README, "Learning").
 - ``strided-v3``: strided-v2 with a per-cell layer first (1x1 conv, `channels` wide), which
-  can combine a cell's small-integer channels before anything is mixed across cells; 110k
-  multiply-adds. As sample-efficient as conv-v1 on the seeing task and the runs' world, but
-  measured only ~1.6x faster than it, so not the default.
+  can combine a cell's small-integer channels before anything is mixed across cells; more
+  multiply-adds, and the 1x1 layer at full resolution costs more than they suggest.
   Both are written for stacked weights (`batched_step`): grouped convs and a few batched
   matmuls run every individual's own network at once.
 - ``conv-v1``: the first network, kept unchanged so old checkpoints load and both can be

@@ -1,4 +1,6 @@
-"""The `World` boundary: what `step` accepts, staggered episode starts."""
+"""The `World` boundary: what `step` accepts, staggered episode starts, the shipped world files."""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,3 +79,18 @@ def test_staggered_starts_are_seeded_per_env():
     alone.reset()
     assert alone.state.step[0] == a.state.step[5]
     assert not np.array_equal(a.state.step, _stagger_world(8, True, seed=4).state.step)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).resolve().parent.parent / "runs").glob("world*.yaml")), ids=str
+)
+def test_every_shipped_world_file_loads_and_steps(path):
+    from world.config import load_world_config
+
+    cfg = load_world_config(path)
+    w = World(cfg, n_envs=2, seed=0)
+    w.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(cfg.max_steps + 5):  # past one episode's end
+        w.step(rng.integers(0, cfg.n_actions, (2, cfg.n_agents)).astype(np.int32))
+    assert (w.state.episode >= 2).all() and w.counters.sum() > 0  # a second episode began

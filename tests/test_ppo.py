@@ -270,3 +270,23 @@ def test_a_one_thread_trial_in_a_fresh_process_runs_torch_on_one_thread():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          cwd=Path(__file__).resolve().parent.parent, check=True)  # fmt: skip
     assert out.stdout.split()[-1] == "1"
+
+
+@pytest.mark.parametrize("stagger", [True, False])
+def test_training_starts_its_envs_staggered_unless_told_not_to(monkeypatch, stagger):
+    import evo.ppo
+
+    made = []
+
+    def spy(cfg, *args, **kw):
+        world = World(cfg, *args, **kw)
+        made.append(world)
+        return world
+
+    monkeypatch.setattr(evo.ppo, "World", spy)
+    ppo = quick(num_envs=16) if stagger else quick(num_envs=16, stagger_start=False)
+    assert PPOConfig().stagger_start  # on by default
+    assert EASY.stagger_start is False  # the world itself starts every env at step 0
+    train(EASY, ppo, seed=0)
+    (world,) = made
+    assert world.config.stagger_start is stagger

@@ -283,8 +283,9 @@ def test_building_never_traps_anything_in_a_block_and_conserves_its_resource(
     n_agents, cost, refund_all, seed, steps
 ):
     """Agents in a small room with a mine, mostly building, destroying and walking: no agent
-    or object is ever inside a block, every block was built by someone, and what agents carry
-    is what they mined minus what blocks took plus what destroyed blocks gave back."""
+    or object is ever inside a block, every block was built by someone or drawn in the map,
+    and what agents carry is what they mined minus what blocks took plus what destroyed blocks
+    gave back (the drawn block's refund is a deposit of the map's, as mined diamonds are)."""
     text = "#######\n#.....#\n#..m..#\n#.....#\n#...%.#\n#######"
     cfg = WorldConfig(
         n_agents=n_agents,

@@ -180,7 +180,8 @@ def _build(s, P, b, i, ty, tx):
 @njit(cache=True)
 def _destroy(s, P, b, i, ty, tx):
     """Agent i removes the block in front (map walls stay) and gets back `refund` units, as
-    many as it has room for."""
+    many as it has room for. A block drawn in the map refunds too: it is a deposit the map
+    placed, as a mine's diamonds are."""
     if s.grid[b, ty, tx] != L.BLOCK:
         return
     s.grid[b, ty, tx] = L.EMPTY
