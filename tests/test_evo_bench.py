@@ -67,3 +67,24 @@ def test_update_sweep_reports_each_pair_against_the_first(capsys, monkeypatch):
     assert sweep[(2, 2)]["speed_vs_first"] == 1.0
     assert all(x["agent_steps_per_s_best"] > 0 for x in sweep.values())
     assert len([x for x in lines if x["bench"] == "sweep_curve"]) == 2
+
+
+def test_learning_curves_put_the_new_and_the_old_learner_on_the_same_tasks_and_seeds(
+    capsys, monkeypatch
+):
+    from evo import bench_learning
+    from evo.config import PPOConfig
+    from world.config import WorldConfig
+
+    tiny = WorldConfig(n_agents=2, width=7, height=7, max_steps=16)
+    ppo = PPOConfig(total_timesteps=2 * 8 * 3, num_envs=2, num_steps=8, channels=4, hidden=8)
+    monkeypatch.setattr(bench_learning, "tasks", lambda: {"tiny": (tiny, ppo)})
+    bench_learning.main(["curves", "--tasks", "tiny", "--seeds", "0", "1", "--last", "2"])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    curves = [x for x in lines if x["bench"] == "curve"]
+    assert sorted((x["learner"], x["seed"]) for x in curves) == [
+        ("new", 0), ("new", 1), ("old", 0), ("old", 1)
+    ]  # fmt: skip
+    assert all(len(x["hearts_per_agent_episode"]) == 3 for x in curves)
+    reach = {x["learner"]: x for x in lines if x["bench"] == "reach"}
+    assert set(reach) == {"new", "old"} and reach["new"]["level"] == reach["old"]["final_median"]
