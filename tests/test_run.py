@@ -68,6 +68,7 @@ def test_one_and_two_workers_give_identical_archives(reference, tmp_path):
     assert identical(reference[0] / "archive.zarr", tmp_path / "archive.zarr") == []
 
 
+@pytest.mark.slow  # the default suite kills a run mid generation 1 in test_write_faults.py
 def test_sigkill_mid_generation_then_resume_equals_an_uninterrupted_run(reference, tmp_path):
     archive = tmp_path / "archive.zarr"
     proc = subprocess.Popen(
@@ -225,7 +226,7 @@ def test_example_configs_are_valid(name):
     assert cfg.world.n_agents == cfg.population.agents_per_trial
 
 
-@pytest.mark.parametrize("algorithm", ["cmaes", "pgpe"])
+@pytest.mark.parametrize("algorithm", ["cmaes", pytest.param("pgpe", marks=pytest.mark.slow)])
 def test_evotorch_searchers_run_and_archive_founders(tmp_path, algorithm):
     r = evo_run(
         SMOKE, "--out", tmp_path, "--workers", 1, "--set", f"evolution.algorithm={algorithm}",
