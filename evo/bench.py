@@ -5,10 +5,10 @@
     python -m evo.bench --learners strided-v2 conv-v1:update_epochs=4,num_minibatches=4
 
 A learner is ``new`` (the setting's `ppo:` section as it is), ``old`` (the setting's learner
-as it first shipped: conv-v1 trained 4 epochs x 4 minibatches, and in the runs' setting
-the runs' first batch layout and widths, `OLD_RUNS`), or a policy name with changes to the setting's
-`ppo:` section (``POLICY[:field=value,...]``, `evo.config.learner`). By default ``new`` runs
-beside ``old``.
+as it first shipped: conv-v1 trained 4 epochs x 4 minibatches, and in the runs' setting also
+their first batch layout and widths, `OLD_RUNS`), or a policy name with changes to the
+setting's `ppo:` section (``POLICY[:field=value,...]``, `evo.config.learner`). By default
+``new`` runs beside ``old``.
 
 Two settings: ``runs`` is runs/population.yaml's world and ppo sections (what the shipped
 experiments train), ``large`` a 17x17 map with 8 agents, 32 envs and channels 32 / hidden
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m evo.bench", description=__doc__.split("\n")[0])
     ap.add_argument("--envs", type=int, help="envs per trial (default: each setting's own)")
     ap.add_argument("--updates", type=int, default=3, help="timed updates per run")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per policy")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per learner")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=2, help="torch and Numba threads per trial")
     ap.add_argument(

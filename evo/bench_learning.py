@@ -7,8 +7,8 @@
 ``curves``: hearts per agent-episode against agent-steps for each learner on the same tasks
 and seeds (``seeing`` below and runs/population.yaml's world and ppo sections), then, per
 task, the last learner's final level (mean of its last updates, median over seeds) and the
-agent-steps each learner needs to reach it. A learner is ``POLICY[:field=value,...]``
-or ``new`` (the task as it is) or ``old`` (the learner as it first shipped), as in `evo.bench`;
+agent-steps each learner needs to reach it. A learner is ``new`` (the task as it is),
+``old`` (the learner as it first shipped) or ``POLICY[:field=value,...]``, as in `evo.bench`;
 by default ``new`` beside ``old``.
 
 ``blind``: trains on the seeing task and scores, on the same fresh episodes, the trained
@@ -246,6 +246,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--rounds", type=int, default=3, help="sweep-update: speed rounds")
     args = ap.parse_args(argv)
+    for spec in args.learners:
+        try:
+            resolve("seeing", SEEING_PPO, spec)
+        except ValueError as err:
+            ap.error(str(err))
     if args.what == "sweep-update":
         pairs = [tuple(int(v) for v in p.split("x")) for p in args.pairs]
         for task in args.tasks:

@@ -46,9 +46,17 @@ def test_a_learner_spec_changes_only_what_it_names_and_refuses_unknown_fields():
         learner(base, "conv-v9")
 
 
-def test_bench_refuses_an_unknown_policy():
-    with pytest.raises(SystemExit):
-        bench.main(["--policies", "conv-v9"])
+def test_bench_refuses_an_unknown_policy_or_field(capsys):
+    from evo import bench_learning
+
+    for main in (bench.main, lambda a: bench_learning.main(["curves", *a])):
+        for spec, words in (
+            ("conv-v9", "unknown policy 'conv-v9'"),
+            ("strided-v2:x=1", "x: unknown field"),
+        ):
+            with pytest.raises(SystemExit) as exited:
+                main(["--learners", spec])
+            assert exited.value.code == 2 and words in capsys.readouterr().err
 
 
 def test_update_sweep_reports_each_pair_against_the_first(capsys, monkeypatch):
