@@ -71,6 +71,20 @@ def resolve(setting: str, base: PPOConfig, spec: str, envs: int | None = None) -
     return ppo if envs is None else ppo.model_copy(update={"num_envs": envs})
 
 
+def add_learners_argument(ap: argparse.ArgumentParser, help: str) -> None:
+    """`--learners` (alias `--policies`), shared by the benchmarks: new, old or specs."""
+    ap.add_argument("--learners", "--policies", nargs="+", default=["new", "old"], help=help)
+
+
+def check_learners(ap: argparse.ArgumentParser, specs: list[str], base: PPOConfig) -> None:
+    """Refuse a bad learner spec before anything runs: exit 2 naming it and the problem."""
+    for spec in specs:
+        try:
+            resolve("runs", base, spec)
+        except ValueError as err:
+            ap.error(str(err))
+
+
 def world_only(cfg: WorldConfig, envs: int, steps: int, threads: int) -> float:
     """Agent-steps per second of the world alone, random actions."""
     world = World(cfg, n_envs=envs, seed=0, threads=threads)
@@ -128,19 +142,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--modes", nargs="+", default=["individual", "shared"])
     ap.add_argument("--settings", nargs="+", default=["runs", "large"], choices=["runs", "large"])
-    ap.add_argument(
-        "--learners",
-        "--policies",
-        nargs="+",
-        default=["new", "old"],
-        help="new, old or POLICY[:field=value,...] each; the first is compared with the second",
+    add_learners_argument(
+        ap, "new, old or POLICY[:field=value,...] each; the first is compared with the second"
     )
     args = ap.parse_args(argv)
-    for spec in args.learners:
-        try:
-            resolve("runs", PPOConfig(), spec)
-        except ValueError as err:
-            ap.error(str(err))
+    check_learners(ap, args.learners, PPOConfig())
     if args.trials < 1:
         ap.error("--trials must be >= 1")
     device = resolve_device(args.device)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evo.bench import one_run, resolve
+from evo.bench import add_learners_argument, check_learners, one_run, resolve
 from evo.checkpoint import Checkpoint
 from evo.config import PPOConfig, load_run_config
 from evo.evaluate import FrequencyActor, PolicyActor, play_episodes
@@ -230,12 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("what", choices=["curves", "blind", "sweep-update"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--tasks", nargs="+", default=["seeing", "runs", "runs-long"])
-    ap.add_argument(
-        "--learners",
-        "--policies",
-        nargs="+",
-        default=["new", "old"],
-        help="new, old or POLICY[:field=value,...] each; curves: the last is the reference",
+    add_learners_argument(
+        ap, "new, old or POLICY[:field=value,...] each; curves: the last is the reference"
     )
     ap.add_argument("--last", type=int, default=5, help="updates averaged for a final level")
     ap.add_argument(
@@ -246,11 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--rounds", type=int, default=3, help="sweep-update: speed rounds")
     args = ap.parse_args(argv)
-    for spec in args.learners:
-        try:
-            resolve("seeing", SEEING_PPO, spec)
-        except ValueError as err:
-            ap.error(str(err))
+    check_learners(ap, args.learners, SEEING_PPO)
     if args.what == "sweep-update":
         pairs = [tuple(int(v) for v in p.split("x")) for p in args.pairs]
         for task in args.tasks:
