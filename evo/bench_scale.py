@@ -130,12 +130,11 @@ def bench_config(individuals: int, generations: int, base: Path, extra: Sequence
 
 
 def _cluster(workers: int, threads: int):
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=threads, processes=True,
-        dashboard_address=None, host="127.0.0.1",
-    )  # fmt: skip
+    from evo.cluster import local_cluster
+
+    cluster = local_cluster(workers, threads, dashboard_address=None, host="127.0.0.1")
     client = Client(cluster)
     client.run(lambda: __import__("evo.bench_scale"))  # imports outside the timing
     return client, cluster

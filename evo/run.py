@@ -164,14 +164,14 @@ def _connect(scheduler: str | None, workers: int, gpu: bool = False):
     (ppo.device: cuda) every trial task asks for the resource GPU=1: the local workers
     offer one each; workers of an external cluster must be started with
     `--resources GPU=1`, or no trial runs."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from evo.cluster import local_cluster
 
     if scheduler:
         return Client(scheduler), None
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
+    cluster = local_cluster(
+        workers,
         dashboard_address="127.0.0.1:0",
         host="127.0.0.1",
         resources={"GPU": 1} if gpu else None,

@@ -1,0 +1,35 @@
+"""The local Dask cluster that `evo.run`, `evo.sweep` and the benchmarks start: worker
+processes whose environment keeps PyTorch fast.
+
+Dask's nanny starts every worker process with ``MALLOC_TRIM_THRESHOLD_=65536`` (its config
+``distributed.nanny.pre-spawn-environ``), so that workers hand freed memory back to the
+operating system. Setting that variable switches off glibc's adaptive mmap threshold: every
+allocation above 128 kB, which is most tensors a PPO update makes, is then mapped and unmapped
+anew, and a trial spends about half its time in page faults (a `runs/hamilton.yaml` trial:
+2.2 s in a plain process, 4.2 s in a Dask worker; `python -m evo.bench_dask` measures it).
+`local_cluster` leaves the variable unset, as a plain Python process has it. Workers of an
+external cluster get the same with a Dask config file (README, "Dask").
+"""
+
+from __future__ import annotations
+
+# Dask's worker environment entries that slow PyTorch down; unset in kinevo's workers
+UNSET_IN_WORKERS = ("MALLOC_TRIM_THRESHOLD_",)
+
+
+def local_cluster(workers: int, threads: int = 1, dask_worker_env: bool = False, **kwargs):
+    """A `distributed.LocalCluster` of `workers` processes with `threads` threads each;
+    `kwargs` go to LocalCluster. `dask_worker_env`: keep Dask's own worker environment (for
+    the benchmark that compares the two)."""
+    import dask
+    import distributed
+
+    unset = (
+        {}
+        if dask_worker_env
+        else {f"distributed.nanny.pre-spawn-environ.{name}": None for name in UNSET_IN_WORKERS}
+    )
+    with dask.config.set(unset):  # the nanny reads it when it starts (and restarts) a worker
+        return distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=threads, processes=True, **kwargs
+        )

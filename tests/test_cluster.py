@@ -1,0 +1,21 @@
+"""The local cluster's workers run without Dask's MALLOC_TRIM_THRESHOLD_ (evo.cluster), which
+halves PyTorch's speed in a worker; a worker the nanny restarts keeps that environment."""
+
+import os
+
+from evo.cluster import UNSET_IN_WORKERS, local_cluster
+
+
+def _environment(names):
+    return {name: os.environ.get(name) for name in names}
+
+
+def test_local_workers_and_restarted_workers_run_without_dasks_malloc_setting():
+    from distributed import Client
+
+    with local_cluster(1, dashboard_address=None) as cluster, Client(cluster) as client:
+        (first,) = client.run(_environment, UNSET_IN_WORKERS).values()
+        client.restart()
+        (restarted,) = client.run(_environment, UNSET_IN_WORKERS).values()
+    assert first == restarted == dict.fromkeys(UNSET_IN_WORKERS), (first, restarted)
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ  # nor written into this process's
