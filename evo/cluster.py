@@ -13,6 +13,8 @@ external cluster get the same with a Dask config file (README, "Dask").
 
 from __future__ import annotations
 
+import os
+
 # Dask's worker environment entries that slow PyTorch down; unset in kinevo's workers
 UNSET_IN_WORKERS = ("MALLOC_TRIM_THRESHOLD_",)
 
@@ -33,3 +35,23 @@ def local_cluster(workers: int, threads: int = 1, dask_worker_env: bool = False,
         return distributed.LocalCluster(
             n_workers=workers, threads_per_worker=threads, processes=True, **kwargs
         )
+
+
+def _worker_environment(names: tuple[str, ...]) -> dict[str, str]:
+    return {name: os.environ[name] for name in names if name in os.environ}
+
+
+def slow_worker_warning(client) -> str | None:
+    """One line naming the workers of `client`'s cluster that run with a variable of
+    `UNSET_IN_WORKERS` set, and how to start them without it; None when none do."""
+    found = client.run(_worker_environment, UNSET_IN_WORKERS)
+    slow = sorted(address for address, env in found.items() if env)
+    if not slow:
+        return None
+    names = sorted({name for address in slow for name in found[address]})
+    return (
+        f"warning: {len(slow)} of {len(found)} Dask workers run with {', '.join(names)} set "
+        f"(e.g. {slow[0]}), which makes PyTorch about 2x slower there; start them with "
+        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null in a Dask config "
+        "file (README, Evolution)"
+    )

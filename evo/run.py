@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from evo.archive import ArchiveError, check_schema, complete_generations, stored_attrs
+from evo.cluster import local_cluster, slow_worker_warning
 from evo.config import load_run_config
 from kinevo.config import ConfigError
 from kinevo.faults import FAULT_PID
@@ -163,13 +164,15 @@ def _connect(scheduler: str | None, workers: int, gpu: bool = False):
     """A client of the scheduler at `scheduler`, or of a new local cluster. With `gpu`
     (ppo.device: cuda) every trial task asks for the resource GPU=1: the local workers
     offer one each; workers of an external cluster must be started with
-    `--resources GPU=1`, or no trial runs."""
+    `--resources GPU=1`, or no trial runs. External workers that run with Dask's malloc
+    setting (`evo.cluster`) get a warning line."""
     from distributed import Client
 
-    from evo.cluster import local_cluster
-
     if scheduler:
-        return Client(scheduler), None
+        client = Client(scheduler)
+        if warning := slow_worker_warning(client):
+            print(warning, file=sys.stderr, flush=True)
+        return client, None
     cluster = local_cluster(
         workers,
         dashboard_address="127.0.0.1:0",

@@ -3,7 +3,7 @@ halves PyTorch's speed in a worker; a worker the nanny restarts keeps that envir
 
 import os
 
-from evo.cluster import UNSET_IN_WORKERS, local_cluster
+from evo.cluster import UNSET_IN_WORKERS, local_cluster, slow_worker_warning
 
 
 def _environment(names):
@@ -17,5 +17,7 @@ def test_local_workers_and_restarted_workers_run_without_dasks_malloc_setting():
         (first,) = client.run(_environment, UNSET_IN_WORKERS).values()
         client.restart()
         (restarted,) = client.run(_environment, UNSET_IN_WORKERS).values()
+        warning = slow_worker_warning(client)
     assert first == restarted == dict.fromkeys(UNSET_IN_WORKERS), (first, restarted)
+    assert warning is None
     assert "MALLOC_TRIM_THRESHOLD_" not in os.environ  # nor written into this process's
