@@ -30,6 +30,7 @@ __all__ = [
     "help_by_relatedness",
     "kin_selection",
     "peace",
+    "selection_differential",
     "sharing_rate",
     "signal_spending",
     "sustainability",
@@ -316,6 +317,32 @@ def twin_help(ds: xr.Dataset) -> xr.Dataset:
         "pairs with equal twin_group >= 0 / all pairs",
     )  # fmt: skip
     return out
+
+
+def selection_differential(ds: xr.Dataset, gene: str) -> xr.DataArray:
+    """Selection on a gene, per generation: Price's selection term S = cov_i(z_i, f_i / f̄),
+    the covariance over individuals of the gene's value z_i with relative fitness (fitness
+    over the generation's mean)  [gene units per generation]. It is the change in the
+    gene's mean that selection alone would make were offspring in proportion to fitness:
+    positive where carriers of more of the gene did better. The GA's tournaments turn rank,
+    not fitness, into offspring, so S gives the direction and a scale, not the realised step.
+    NaN where mean fitness is 0."""
+    genome = _variable(ds, "genome", "selection_differential")
+    fitness = _variable(ds, "fitness", "selection_differential").astype(np.float64)
+    if gene not in genome.gene.values:
+        raise MissingVariable(
+            f"selection_differential: no gene {gene!r}; the archive has {list(genome.gene.values)}"
+        )
+    z = genome.sel(gene=gene, drop=True).astype(np.float64)
+    w = _ratio(fitness, fitness.mean("individual"))
+    cov = ((z - z.mean("individual")) * (w - w.mean("individual"))).mean("individual")
+    return _named(
+        cov,
+        f"selection_{gene}",
+        "gene units per generation",
+        f"selection on the {gene} gene: covariance of the gene with relative fitness",
+        "mean_i (z_i - z̄) (f_i / f̄ - 1)",
+    )
 
 
 def kin_selection(

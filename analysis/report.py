@@ -179,6 +179,7 @@ def write_report(
 PHASE = {
     "gene_kin_weight": "Evolved kin_weight gene (population mean)",
     "trend_kin_weight": "Change of the kin_weight gene per generation",
+    "selection_kin_weight": "Selection on kin_weight: cov(gene, relative fitness) per generation",
     "twin_preference": "Help to twins over help to non-twins",
     "energy_to_twin": "Help given to identical twins (energy per agent-step)",
     "energy_to_other": "Help given to non-twins (energy per agent-step)",
@@ -192,7 +193,8 @@ PHASE = {
 
 # outcomes drawn against the sweep's first dimension otherwise (those the sweep holds)
 OUTCOME_PLOTS = (
-    "gene_choosiness", "trend_choosiness", "trend_kin_weight", "signal_level",
+    "gene_choosiness", "trend_choosiness", "selection_choosiness", "trend_kin_weight",
+    "selection_kin_weight", "signal_level",
     "trend_signal_level", "honesty", "signal_spending", "bond_rate", "gene_kin_weight",
     "energy_shared", "fitness", "efficiency", "equality", "peace",
 )  # fmt: skip
@@ -214,7 +216,9 @@ def sweep_figures(
                 continue
             what = s[name].attrs.get("description", name)
             caption = f"{what}: mean over seeds (bars: lowest to highest seed)" + (
-                "" if name.startswith("trend_") else f", each run's last {last} generations"
+                ""
+                if name.startswith(("trend_", "selection_"))
+                else f", each run's last {last} generations"
             )
             figs[f"outcome_{name}"] = (
                 P.sweep_outcome_plot(s[name], dims[0], title=name),
@@ -246,10 +250,14 @@ def sweep_figures(
             value = s[name].sel(where).rename(name)
             title = what + (f" ({label})" if label else "")
             stem = "phase_" + "_".join([name, *(f"{d}-{x}" for d, x in where.items())])
+            over = (
+                "every generation of each run"
+                if name.startswith(("trend_", "selection_"))
+                else f"each run's last {s.attrs.get('last_generations')} generations"
+            )
             caption = (
-                f"{what} over relatedness r and C/B, the mean of {n_seeds} seed(s) and of each "
-                f"run's last {s.attrs.get('last_generations')} generations; the dashed line "
-                "is r B = C."
+                f"{what} over relatedness r and C/B, the mean of {n_seeds} seed(s) and of "
+                f"{over}; the dashed line is r B = C."
             )
             figs[re.sub(r"[^A-Za-z0-9_.-]", "_", stem)] = (
                 P.phase_diagram_plot(value, title=title),

@@ -12,7 +12,10 @@ energy given per agent-step), the signalling ones (signal level carried, honesty
 spending, bond rate) and, with `population.relatedness`, `energy_to_twin`, `energy_to_other`,
 the realised `twin_pairs` and `twin_preference` (their ratio: above 1, help goes to kin).
 Escalation is read from `trend_<gene>` and `trend_signal_level`: least-squares slopes per
-generation over the whole run. Runs without a complete generation are NaN.
+generation over the whole run; selection on each gene from `selection_<gene>`, Price's
+selection term (`analysis.metrics.selection_differential`) averaged over the whole run,
+which measures the push of fitness on the gene without the drift the gene's path carries.
+Runs without a complete generation are NaN.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ def run_outcomes(ds: xr.Dataset, last: int = 3) -> dict[str, float]:
         raise ValueError(f"last: must be >= 1, got {last}")
     out: dict[str, float] = {}
     gens = ds.generation.values.astype(float)
+    for name in ds.gene.values:  # selection, every generation of the run
+        out[f"selection_{name}"] = float(M.selection_differential(ds, str(name)).mean())
     if len(gens) >= 2:  # escalation: does a gene (or the signal carried) rise over the run?
         for k, name in enumerate(ds.gene.values):
             mean = ds.genome.isel(gene=k).mean("individual").values
@@ -112,6 +117,8 @@ def sweep_summary(path: str | Path, last: int = 3) -> xr.Dataset:
     for name, var in out.data_vars.items():
         if name.startswith("trend_") and name not in OUTCOMES:
             what = f"change of the {name[6:]} gene's population mean per generation"
+        elif name.startswith("selection_"):
+            what = f"selection on the {name[10:]} gene: cov(gene, relative fitness) per generation"
         else:
             what = OUTCOMES.get(name, f"population mean of the {name[5:]} gene")
         var.attrs["description"] = what

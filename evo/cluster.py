@@ -5,10 +5,10 @@ Dask's nanny starts every worker process with ``MALLOC_TRIM_THRESHOLD_=65536`` (
 ``distributed.nanny.pre-spawn-environ``), so that workers hand freed memory back to the
 operating system. Setting that variable switches off glibc's adaptive mmap threshold: every
 allocation above 128 kB, which is most tensors a PPO update makes, is then mapped and unmapped
-anew, and a trial spends about half its time in page faults (a `runs/hamilton.yaml` trial:
-2.2 s in a plain process, 4.2 s in a Dask worker; `python -m evo.bench_dask` measures it).
-`local_cluster` leaves the variable unset, as a plain Python process has it. Workers of an
-external cluster get the same with a Dask config file (README, "Dask").
+anew, and a trial runs about 2x slower (the main job's trials: 2.4 s against 4.0 s,
+`python -m evo.bench_dask`). `local_cluster` leaves the variable unset, as a plain Python
+process has it. Workers of an external cluster get the same from a Dask config file (README,
+"Evolution"); `slow_worker_warning` names those that do not.
 """
 
 from __future__ import annotations

@@ -60,6 +60,17 @@ def test_signal_level_and_honesty_from_the_signal_carried_and_the_hearts_made():
     assert M.honesty(liar).values[1] < 0
 
 
+def test_selection_differential_is_the_covariance_of_gene_and_relative_fitness():
+    ds = toy_archive()
+    s = M.selection_differential(ds, "kin_weight")
+    # gen 0: z [.1 .2 .3 .4], f / f̄ [.4 .8 1.2 1.6]; gen 1: z [.1 .5 .6 .7], f [4 5 6 7] / 5.5
+    np.testing.assert_allclose(s.values, [0.05, 0.475 / 11])
+    flipped = ds.assign(fitness=10.0 - ds.fitness)  # more of the gene, less fitness
+    assert (M.selection_differential(flipped, "kin_weight").values < 0).all()
+    with pytest.raises(M.MissingVariable, match="no gene 'kin_wieght'"):
+        M.selection_differential(ds, "kin_wieght")
+
+
 def test_help_by_relatedness_lists_every_ordered_pair():
     h = M.help_by_relatedness(toy_archive())
     assert h.sizes["pair"] == 2 * 2 * 2  # generations x trials x ordered pairs

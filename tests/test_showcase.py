@@ -1,8 +1,9 @@
 """The showcase experiments' direction, small (slow suite): in runs/hamilton.yaml's world a
 learner that counts its twin's hearts (inclusive sharing, K = 1) learns to give where the
 gift is worth more to the twin than it costs (B > C), and not where it is lossy or where it
-counts only its own hearts. A regression in the rules, the sharing kernel or the learner
-shows up here."""
+counts only its own hearts; so fitness selects for kin_weight among twins where B > C and
+not where C > B. A regression in the rules, the sharing kernel, the learner or the fitness
+measurement shows up here."""
 
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from evo.config import load_run_config
 from evo.ppo import train
+from evo.trial import run_trial
 from world.layout import COUNTERS
 
 ROOT = Path(__file__).parents[1]
@@ -36,6 +38,32 @@ def test_twins_learn_to_give_where_b_exceeds_c_and_only_when_they_count_each_oth
     selfish = [learned_giving(4.0, 0.0, s) for s in (0, 1)]
     assert min(gains) > 2 * max(lossy), (gains, lossy)
     assert min(gains) > 2 * max(selfish), (gains, selfish)
+
+
+def twin_selection(efficiency: float, pairs: int = 8) -> float:
+    """Price's selection term cov(kin_weight, fitness / mean fitness) over the twins of
+    `pairs` twin pairs (K = 1) whose kin_weight spans [0, 1], each trained and then scored as
+    `evo.run` scores a trial (own hearts on fresh episodes), in runs/hamilton.yaml's world."""
+    cfg = load_run_config(ROOT / "runs" / "hamilton.yaml")
+    world = cfg.world.model_copy(update={"share_efficiency": efficiency})
+    ppo = cfg.ppo.model_copy(update={"torch_threads": 1})
+    z, f = [], []
+    for seed, w in enumerate(np.linspace(0.0, 1.0, pairs)):
+        r = run_trial(
+            {"kin_weight": [w, w]}, [0, 1], world, ppo, cfg.kinship, seed=seed,
+            kinship_matrix=np.ones((2, 2), np.float32), fitness=cfg.fitness,
+        )  # fmt: skip
+        z += [w, w]
+        f += list(r.fitness)
+    z, rel = np.array(z), np.array(f) / np.mean(f)
+    return float(np.mean((z - z.mean()) * (rel - 1.0)))
+
+
+@pytest.mark.slow
+def test_fitness_selects_for_kin_weight_among_twins_where_b_exceeds_c_only():
+    pays, lossy = twin_selection(5.0), twin_selection(1 / 1.5)  # C/B = 0.2 and 1.5
+    assert pays > 0.03, (pays, lossy)
+    assert abs(lossy) < pays / 3, (pays, lossy)
 
 
 def learned_signal(signal_cost: int, seed: int) -> float:

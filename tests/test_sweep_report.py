@@ -55,6 +55,11 @@ def test_run_outcomes_average_the_last_generations(swept):
     one, both = run_outcomes(ds, 1), run_outcomes(ds, 2)
     assert one["fitness"] == pytest.approx(float(ds.fitness.isel(generation=-1).mean()))
     assert both["fitness"] == pytest.approx(float(ds.fitness.mean()))
+    # selection is read from every generation, whatever `last` says
+    z = ds.genome.sel(gene="kin_weight")
+    w = ds.fitness / ds.fitness.mean("individual")
+    cov = ((z - z.mean("individual")) * (w - 1)).mean("individual").mean()
+    assert one["selection_kin_weight"] == both["selection_kin_weight"] == pytest.approx(float(cov))
     with pytest.raises(ValueError, match="last"):
         run_outcomes(ds, 0)
 
@@ -67,7 +72,10 @@ def test_the_sweep_report_draws_a_phase_diagram_per_outcome(swept, tmp_path):
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     page = (tmp_path / "index.html").read_text()
-    for stem in ("phase_gene_kin_weight", "phase_energy_to_twin", "phase_fitness"):
+    for stem in (
+        "phase_gene_kin_weight", "phase_selection_kin_weight", "phase_energy_to_twin",
+        "phase_fitness",
+    ):  # fmt: skip
         assert (tmp_path / f"{stem}.png").stat().st_size > 1000
         assert f"src='{stem}.png'" in page
     assert "Every point" in page and "cost_ratio" in page
