@@ -274,9 +274,10 @@ def help_by_relatedness(ds: xr.Dataset, diamond_value: float | None = None) -> x
 def twin_help(ds: xr.Dataset) -> xr.Dataset:
     """Help by true relatedness under `population.relatedness`, per generation: energy given
     to an identical twin and to a partner that is not one, per agent-step of the givers of
-    each kind [energy per agent-step], and `twin_pairs`, the share of givers that had a twin
-    in their trial [1]. Reads `twin_group`, not K, so it also holds for the kin-blind control
-    (whose K says nothing about who is a twin)."""
+    each kind [energy per agent-step], and `twin_pairs`, the share of (giver, receiver) pairs
+    that are twins (with 2 agents a trial, the share of givers that had one) [1]. Reads
+    `twin_group`, not K, so it also holds for the kin-blind control (whose K says nothing
+    about who is a twin)."""
     for name in ("twin_group", "energy_given", "trial_uids", "uid"):
         _variable(ds, name, "twin_help")
     steps = _counter(ds, "steps", "twin_help").values

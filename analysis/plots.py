@@ -160,12 +160,18 @@ def kin_selection_plot(pairs: xr.Dataset, selection: xr.Dataset, generation: int
 
 
 def phase_diagram_plot(
-    value: xr.DataArray, r: str = "r", cost_ratio: str = "cost_ratio", title: str | None = None
+    value: xr.DataArray,
+    r: str = "r",
+    cost_ratio: str = "cost_ratio",
+    title: str | None = None,
+    twin_line: bool = False,
 ) -> Figure:
     """Hamilton's rule as a map: `value` (e.g. the evolved mean kin_weight, or help given to
     kin; reduce seeds and generations first) over relatedness `r` (y) and cost-to-benefit
     ratio C/B (x), one coloured cell per grid point with its number written in, and the line
-    r B = C (r = C/B) above which helping is predicted to evolve. Grids may be uneven."""
+    r B = C (r = C/B) above which helping whoever stands there is predicted to evolve. With
+    `twin_line` (relatedness by twins, `population.relatedness`) also the line B = C
+    (C/B = 1), left of which helping a partner known to be a twin pays. Grids may be uneven."""
     if set(value.dims) != {r, cost_ratio}:
         raise ValueError(
             f"phase_diagram_plot: value must have exactly the dims ({r!r}, {cost_ratio!r}), "
@@ -193,7 +199,15 @@ def phase_diagram_plot(
                     fontsize=9)  # fmt: skip
     lo, hi = edges(xs)[[0, -1]]
     line = np.array([lo, hi])
-    ax.plot(line, line, "r--", lw=2, label="r B = C (help pays above)")
+    ax.plot(line, line, "r--", lw=2, label="r B = C (help to anyone pays above)")
+    if twin_line and lo < 1.0 < hi:
+        ax.plot(
+            [1.0, 1.0],
+            edges(ys)[[0, -1]],
+            "w:",
+            lw=2,
+            label="B = C (help to a known twin pays left)",
+        )
     ax.set_ylim(*edges(ys)[[0, -1]])
     ax.set_xlim(lo, hi)
     units = value.attrs.get("units", "")

@@ -238,6 +238,7 @@ def sweep_figures(
                 figs[stem] = (P.sweep_trajectory_plot(value.rename(label)), label, caption)
         return figs
     n_seeds = s.sizes.get("seed", 1)
+    twins = "twin_pairs" in s  # relatedness by twins: a known twin has its own line, B = C
     s = s.mean("seed") if "seed" in s.dims else s
     others = [d for d in s.dims if d not in ("r", "cost_ratio")]
     figs = {}
@@ -257,10 +258,17 @@ def sweep_figures(
             )
             caption = (
                 f"{what} over relatedness r and C/B, the mean of {n_seeds} seed(s) and of "
-                f"{over}; the dashed line is r B = C."
+                f"{over}; the dashed line is r B = C, where helping whoever stands there "
+                "starts to pay"
+                + (
+                    "; the dotted line is B = C, where helping a partner known to be a twin "
+                    "starts to pay (the line for agents that tell twins apart)."
+                    if twins
+                    else "."
+                )
             )
             figs[re.sub(r"[^A-Za-z0-9_.-]", "_", stem)] = (
-                P.phase_diagram_plot(value, title=title),
+                P.phase_diagram_plot(value, title=title, twin_line=twins),
                 title,
                 caption,
             )

@@ -13,8 +13,9 @@ spending, bond rate) and, with `population.relatedness`, `energy_to_twin`, `ener
 the realised `twin_pairs` and `twin_preference` (their ratio: above 1, help goes to kin).
 Escalation is read from `trend_<gene>` and `trend_signal_level`: least-squares slopes per
 generation over the whole run; selection on each gene from `selection_<gene>`, Price's
-selection term (`analysis.metrics.selection_differential`) averaged over the whole run,
-which measures the push of fitness on the gene without the drift the gene's path carries.
+selection term (`analysis.metrics.selection_differential`) averaged over the run's
+generations (those whose mean fitness is 0 have none and are skipped), which measures the
+push of fitness on the gene without the drift the gene's path carries.
 Runs without a complete generation are NaN.
 """
 

@@ -11,12 +11,13 @@ Dataset with the sweep's dimensions.
     base: smoke.yaml              # a run config, relative to this file
     seeds: [0, 1]                 # a `seed` dimension (optional; default: the base's seed)
     dims:                         # each dimension: one or more keys, lists of one length
-      kin_cost:
-        world.share_amount: [5, 10, 20]
       r:
         kinship.kind: [teams, teams]
-        kinship.n_teams: [1, 4]
-    # optional: values: {r: [1.0, 0.25]} labels a dimension (default: its first key's values)
+        kinship.n_teams: [1, 2]
+      share:
+        world.share_amount: [5, 20]
+    values:                       # optional labels of a dimension (default: its first key's)
+      r: [1.0, 0.0]
 
     python -m evo.sweep runs/sweep_smoke.yaml [--out DIR] [--resume] [--parallel 4]
 """

@@ -140,5 +140,9 @@ def test_phase_diagram_plot_colours_each_cell_and_draws_the_hamilton_line():
     assert texts == sorted(value.values.ravel().tolist())
     (line,) = [ln for ln in ax.lines if ln.get_label().startswith("r B = C")]
     np.testing.assert_array_equal(line.get_xdata(), line.get_ydata())
+    assert not [ln for ln in ax.lines if ln.get_label().startswith("B = C")]
+    twins = P.phase_diagram_plot(value.assign_coords(cost_ratio=[0.5, 2.0]), twin_line=True)
+    (line,) = [ln for ln in twins.axes[0].lines if ln.get_label().startswith("B = C")]
+    np.testing.assert_array_equal(line.get_xdata(), [1.0, 1.0])
     with pytest.raises(ValueError, match="exactly the dims"):
         P.phase_diagram_plot(value.expand_dims(seed=[0, 1]))

@@ -125,7 +125,11 @@ def test_bad_sweep_files_exit_2_naming_file_and_problem(tmp_path, capsys, text, 
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("name", ["sweep_smoke", "sweep_hamilton", "sweep_signalling"])
+@pytest.mark.parametrize(
+    "name",
+    ["sweep_smoke", "sweep_hamilton", "sweep_signalling", "sweep_hamilton_full",
+     "sweep_signalling_full"],
+)  # fmt: skip
 def test_the_shipped_sweeps_are_valid(name):
     from evo.sweep import load_sweep
 

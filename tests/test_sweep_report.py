@@ -73,13 +73,11 @@ def test_the_sweep_report_draws_a_phase_diagram_per_outcome(swept, tmp_path):
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     page = (tmp_path / "index.html").read_text()
-    for stem in (
-        "phase_gene_kin_weight", "phase_selection_kin_weight", "phase_energy_to_twin",
-        "phase_fitness",
-    ):  # fmt: skip
+    for stem in ("phase_gene_kin_weight", "phase_energy_to_twin", "phase_fitness"):
         assert (tmp_path / f"{stem}.png").stat().st_size > 1000
         assert f"src='{stem}.png'" in page
     assert "Every point" in page and "cost_ratio" in page
+    assert "the dotted line is B = C" in page  # twins: the line of agents that know them
 
 
 def test_a_folder_that_is_not_a_sweep_or_run_exits_2(tmp_path):
