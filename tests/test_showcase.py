@@ -2,8 +2,9 @@
 learner that counts its twin's hearts (inclusive sharing, K = 1) learns to give where the
 gift is worth more to the twin than it costs (B > C), and not where it is lossy or where it
 counts only its own hearts; so fitness selects for kin_weight among twins where B > C and
-not where C > B. A regression in the rules, the sharing kernel, the learner or the fitness
-measurement shows up here."""
+not where C > B; and in a short evolution run twins direct their help to each other, which
+the kin-blind control removes. A regression in the rules, the sharing kernel, the learner,
+the fitness measurement, the twinning or the blind control shows up here."""
 
 import itertools
 from pathlib import Path
@@ -11,7 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis import metrics as M
+from analysis import open_archive
 from evo.config import load_run_config
+from evo.evolution import Evolution
 from evo.ppo import train
 from evo.trial import run_trial
 from world.layout import COUNTERS
@@ -66,6 +70,27 @@ def test_fitness_selects_for_kin_weight_among_twins_where_b_exceeds_c_only():
     pays, lossy = twin_selection(5.0), twin_selection(1 / 1.5)  # C/B = 0.2 and 1.5
     assert pays > 0.03, (pays, lossy)
     assert abs(lossy) < pays / 3, (pays, lossy)
+
+
+def twin_preference(tmp_path: Path, blind: bool) -> float:
+    """Energy given to twins over energy given to non-twins, per agent-step, over a
+    2-generation run of runs/hamilton.yaml at r = 0.5 and C/B = 0.2, run by `Evolution` in
+    this process: the GA, the twinning and the kin-blind control as `evo.run` runs them."""
+    cfg = load_run_config(
+        ROOT / "runs" / "hamilton.yaml",
+        ["population.generations=2", "population.relatedness=0.5",
+         "world.share_efficiency=5.0", f"kinship.blind={str(blind).lower()}"],
+    )  # fmt: skip
+    out = tmp_path / ("blind" if blind else "aware")
+    Evolution(cfg, out, client=None, log=lambda s: None, progress=False).run()
+    help_ = M.twin_help(open_archive(out / "archive.zarr"))
+    return float(help_.energy_to_twin.mean() / help_.energy_to_other.mean())
+
+
+@pytest.mark.slow
+def test_evolving_twins_direct_help_to_each_other_and_the_blind_control_removes_it(tmp_path):
+    aware, blind = twin_preference(tmp_path, False), twin_preference(tmp_path, True)
+    assert aware > 1.5 and aware > 2 * blind, (aware, blind)
 
 
 def learned_signal(signal_cost: int, seed: int) -> float:
