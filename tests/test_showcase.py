@@ -14,6 +14,7 @@ import pytest
 
 from analysis import metrics as M
 from analysis import open_archive
+from evo.cluster import local_cluster
 from evo.config import load_run_config
 from evo.evolution import Evolution
 from evo.ppo import train
@@ -74,15 +75,18 @@ def test_fitness_selects_for_kin_weight_among_twins_where_b_exceeds_c_only():
 
 def twin_preference(tmp_path: Path, blind: bool) -> float:
     """Energy given to twins over energy given to non-twins, per agent-step, over a
-    2-generation run of runs/hamilton.yaml at r = 0.5 and C/B = 0.2, run by `Evolution` in
-    this process: the GA, the twinning and the kin-blind control as `evo.run` runs them."""
+    2-generation run of runs/hamilton.yaml at r = 0.5 and C/B = 0.2 on a local cluster of 2
+    workers: the GA, the twinning and the kin-blind control as `evo.run` runs them."""
     cfg = load_run_config(
         ROOT / "runs" / "hamilton.yaml",
         ["population.generations=2", "population.relatedness=0.5",
          "world.share_efficiency=5.0", f"kinship.blind={str(blind).lower()}"],
     )  # fmt: skip
+    from distributed import Client
+
     out = tmp_path / ("blind" if blind else "aware")
-    Evolution(cfg, out, client=None, log=lambda s: None, progress=False).run()
+    with local_cluster(2, dashboard_address=None) as cluster, Client(cluster) as client:
+        Evolution(cfg, out, client, log=lambda s: None, progress=False).run()
     help_ = M.twin_help(open_archive(out / "archive.zarr"))
     return float(help_.energy_to_twin.mean() / help_.energy_to_other.mean())
 
