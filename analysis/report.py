@@ -179,7 +179,7 @@ def write_report(
 PHASE = {
     "gene_kin_weight": "Evolved kin_weight gene (population mean)",
     "trend_kin_weight": "Change of the kin_weight gene per generation",
-    "selection_kin_weight": "Selection on kin_weight: cov(gene, relative fitness) per generation",
+    "selection_kin_weight": "Selection on kin_weight (Price)",
     "twin_preference": "Help to twins over help to non-twins",
     "energy_to_twin": "Help given to identical twins (energy per agent-step)",
     "energy_to_other": "Help given to non-twins (energy per agent-step)",
