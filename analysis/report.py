@@ -28,6 +28,7 @@ import xarray as xr
 from analysis import metrics as M
 from analysis import plots as P
 from analysis.archives import ArchiveError, archive_path, open_archive
+from analysis.sweeps import WHOLE_RUN
 
 # file stem -> (title, caption); the order of the page.
 FIGURES = {
@@ -216,9 +217,7 @@ def sweep_figures(
                 continue
             what = s[name].attrs.get("description", name)
             caption = f"{what}: mean over seeds (bars: lowest to highest seed)" + (
-                ""
-                if name.startswith(("trend_", "selection_"))
-                else f", each run's last {last} generations"
+                "" if name.startswith(WHOLE_RUN) else f", each run's last {last} generations"
             )
             figs[f"outcome_{name}"] = (
                 P.sweep_outcome_plot(s[name], dims[0], title=name),
@@ -253,7 +252,7 @@ def sweep_figures(
             stem = "phase_" + "_".join([name, *(f"{d}-{x}" for d, x in where.items())])
             over = (
                 "every generation of each run"
-                if name.startswith(("trend_", "selection_"))
+                if name.startswith(WHOLE_RUN)
                 else f"each run's last {s.attrs.get('last_generations')} generations"
             )
             caption = (

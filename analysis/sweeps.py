@@ -30,6 +30,9 @@ from analysis import metrics as M
 from analysis.archives import ArchiveError, open_archive, sweep_manifest
 from evo.archive import complete_generations
 
+# outcomes read from every generation of a run (the others: from its last `last`)
+WHOLE_RUN = ("trend_", "selection_")
+
 OUTCOMES = {
     "fitness": "mean own hearts per episode",
     "efficiency": "hearts per agent-step",
