@@ -287,33 +287,46 @@ class Evolution:
             disable=not self.progress, leave=False,
         )  # fmt: skip
         steps, t0 = 0, time.perf_counter()
-        for fut in as_completed(futures):
-            k = index[fut.key]
-            t = firsts[k]
-            try:
-                got = fut.result()
-            except Exception as err:  # the task raised TRIAL_RETRIES + 1 times, or its workers died
-                for other in futures:
-                    other.cancel()
-                bar.close()
-                last = firsts[k + 1] - 1 if k + 1 < len(firsts) else n - 1
-                which = (
-                    f"trial {t} (seed {seeds[t]})"
-                    if last == t
-                    else f"trials {t}..{last} (seeds {', '.join(map(str, seeds[t : last + 1]))})"
-                )
-                raise TrialFailed(
-                    f"generation {g}, {which} failed after {TRIAL_RETRIES} "
-                    f"retries: {type(err).__name__}: {err}. Generations 0..{g - 1} are in "
-                    f"{self.archive}; fix the cause and continue with --resume"
-                ) from err
-            for j, r in enumerate(got):
-                results[t + j] = r
-                steps += r.agent_steps
-                bar.update(1)
+        # Results are fetched a batch of finished tasks at a time: one round trip to the
+        # cluster per batch rather than one per task (8 ms each at 250 tasks a generation).
+        for batch in as_completed(futures).batches():
+            for fut in batch:
+                if fut.status != "finished":
+                    self._raise_failed(g, fut, futures, firsts, seeds, n, index, bar)
+            for fut, got in zip(batch, self.client.gather(batch), strict=True):
+                t = firsts[index[fut.key]]
+                for j, r in enumerate(got):
+                    results[t + j] = r
+                    steps += r.agent_steps
+                    bar.update(1)
             bar.set_postfix(steps_s=f"{steps / (time.perf_counter() - t0):.0f}")
         bar.close()
         return results  # type: ignore[return-value]
+
+    def _raise_failed(self, g, fut, futures, firsts, seeds, n, index, bar) -> None:
+        """Cancel the generation and raise `TrialFailed` for the task `fut`, which raised
+        TRIAL_RETRIES + 1 times or whose workers died."""
+        k = index[fut.key]
+        t = firsts[k]
+        try:
+            fut.result()
+            err: BaseException = RuntimeError(f"task ended as {fut.status!r}")
+        except Exception as raised:
+            err = raised
+        for other in futures:
+            other.cancel()
+        bar.close()
+        last = firsts[k + 1] - 1 if k + 1 < len(firsts) else n - 1
+        which = (
+            f"trial {t} (seed {seeds[t]})"
+            if last == t
+            else f"trials {t}..{last} (seeds {', '.join(map(str, seeds[t : last + 1]))})"
+        )
+        raise TrialFailed(
+            f"generation {g}, {which} failed after {TRIAL_RETRIES} "
+            f"retries: {type(err).__name__}: {err}. Generations 0..{g - 1} are in "
+            f"{self.archive}; fix the cause and continue with --resume"
+        ) from err
 
     def _initial_states(self, g: int, source_uids: np.ndarray) -> list[dict] | None:
         """The weights a trial's slots start from: None (fresh weights) when darwinian or in

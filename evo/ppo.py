@@ -75,9 +75,11 @@ def gene_vector(
 # -- storage ---------------------------------------------------------------------------------
 @dataclass
 class Rollout:
-    """One update's experience in world layout, allocated once and filled by index."""
+    """One update's experience, allocated once and filled by index: the observation planes
+    already in member layout (what the networks read, so neither the rollout's steps nor the
+    update copy them again), everything else in world layout."""
 
-    grid: torch.Tensor  # uint8[T, B, N, V, V, C]
+    grid: torch.Tensor  # uint8[T, M, V, V, G, C] planes, members minor (`store_planes`)
     own: torch.Tensor  # float32[T, B, N, S]
     actions: torch.Tensor  # int64[T, B, N]
     logprobs: torch.Tensor  # float32[T, B, N]
@@ -88,15 +90,21 @@ class Rollout:
     next_start: torch.Tensor  # float32[B, N] whether the next step begins an episode
 
     @classmethod
-    def allocate(cls, T: int, world: World, hidden: int, device: torch.device) -> Rollout:
+    def allocate(
+        cls, T: int, world: World, hidden: int, device: torch.device, groups: int = 1
+    ) -> Rollout:
+        """`groups`: the ensemble's size G (N in individual mode, 1 in shared mode)."""
         B, N, V, _, C = world.obs.shape
         S = world.self_obs.shape[2]
+        if groups not in (1, N):
+            raise ValueError(f"groups must be 1 (shared) or n_agents ({N}), got {groups}")
+        M = B if groups == N and N > 1 else B * N
 
         def z(*shape, dtype=torch.float32):
             return torch.zeros(shape, dtype=dtype, device=device)
 
         return cls(
-            grid=z(T, B, N, V, V, C, dtype=torch.uint8),
+            grid=z(T, M, V, V, groups, C, dtype=torch.uint8),
             own=z(T, B, N, S),
             actions=z(T, B, N, dtype=torch.long),
             logprobs=z(T, B, N),
@@ -108,6 +116,19 @@ class Rollout:
         )
 
 
+def store_planes(dst: torch.Tensor, obs: np.ndarray) -> None:
+    """The world's planes uint8[B, N, V, V, C] into one step of `Rollout.grid`, dst:
+    [M, V, V, G, C]: with one member per slot (G = N) each cell's N agents' channels end up
+    side by side, the layout of a grouped conv's input, so `members` views need no copy."""
+    B, N, V, _, C = obs.shape
+    src = obs.transpose(0, 2, 3, 1, 4) if dst.shape[3] == N and N > 1 else obs
+    src = src.reshape(dst.shape)  # a view: only (B, N) -> M = B * N when G = 1
+    if dst.device.type == "cpu":
+        np.copyto(dst.numpy(), src)  # numpy's strided copy is about 2x torch's here
+    else:
+        dst.copy_(torch.from_numpy(np.ascontiguousarray(src)))
+
+
 # -- rollout ---------------------------------------------------------------------------------
 @torch.inference_mode()
 def collect_rollout(world: World, net: Ensemble, buf: Rollout, sampler: torch.Generator) -> float:
@@ -117,11 +138,11 @@ def collect_rollout(world: World, net: Ensemble, buf: Rollout, sampler: torch.Ge
     groups = net.groups
     world_s = 0.0
     for t in range(buf.grid.shape[0]):
-        buf.grid[t] = torch.from_numpy(world.obs)
+        store_planes(buf.grid[t], world.obs)
         buf.own[t] = torch.from_numpy(world.self_obs)
         buf.starts[t] = buf.next_start
         logits, value, h = net.step(
-            groups(buf.grid[t]), groups(buf.own[t]), groups(buf.core), groups(buf.next_start)
+            members(buf.grid[t]), groups(buf.own[t]), groups(buf.core), groups(buf.next_start)
         )
         action, logp = sample_action(logits, sampler)
         buf.core.copy_(net.ungroup(h, B))
@@ -196,15 +217,15 @@ def member_batch(
 ) -> dict[str, torch.Tensor]:
     """The rollout in member layout, made contiguous once so that minibatches are cheap
     index_selects: [G, T, M] for scalars and own-state vectors (M streams per member);
-    the observation planes sample-major, ``grid: uint8[T, M, V, V, G, C]`` (`members`
-    turns a selection of it into [G, ...] without a copy), which lets a network read every
-    member's planes of one sample together."""
+    the observation planes sample-major, ``grid: uint8[T, M, V, V, G, C]``, as the rollout
+    stored them (`members` turns a selection of it into [G, ...] without a copy), which lets
+    a network read every member's planes of one sample together."""
     data = {
         "own": buf.own, "act": buf.actions, "logp": buf.logprobs, "adv": advantages,
         "ret": returns, "val": buf.values, "start": buf.starts,
     }  # fmt: skip
     out = {k: net.groups(v, 1).contiguous() for k, v in data.items()}
-    out["grid"] = net.groups(buf.grid, 1).permute(1, 2, 3, 4, 0, 5).contiguous()
+    out["grid"] = buf.grid  # stored in this layout
     return out
 
 
@@ -351,7 +372,7 @@ def train(
     shuffler = np.random.default_rng(seed)
 
     # -- storage, allocated once -------------------------------------------------------------
-    buf = Rollout.allocate(T, world, net.hidden, device)
+    buf = Rollout.allocate(T, world, net.hidden, device, groups=G)
     nan_skips = torch.zeros(G, dtype=torch.long, device=device)
     curve: list[dict] = []
     t0 = time.perf_counter()

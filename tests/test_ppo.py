@@ -104,7 +104,7 @@ def _one_update(rewards_bump: float) -> list[dict]:
     torch.manual_seed(0)
     net = Ensemble([make_policy(EASY, ppo) for _ in range(2)], torch.device("cpu"))
     opt = GroupAdam(net.flat)
-    buf = Rollout.allocate(ppo.num_steps, world, net.hidden, torch.device("cpu"))
+    buf = Rollout.allocate(ppo.num_steps, world, net.hidden, torch.device("cpu"), net.size)
     collect_rollout(world, net, buf, torch.Generator().manual_seed(0))
     buf.rewards[:, :, 1] += rewards_bump
     next_value = torch.zeros(8, 2)
