@@ -326,9 +326,19 @@ def count_macs(model: nn.Module) -> int:
     return macs
 
 
+def log_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """log_softmax over the last axis. On the CPU torch's own kernel is slow over a short
+    last axis (the 15 actions: 120 us for [4, 128, 15], 210 us with its backward), and these
+    four ops, the same numbers to rounding, take a third of that."""
+    if logits.device.type != "cpu":
+        return torch.log_softmax(logits, -1)
+    shifted = logits - logits.detach().amax(-1, keepdim=True)
+    return shifted - shifted.exp().sum(-1, keepdim=True).log()
+
+
 def sample_action(logits: torch.Tensor, sampler: torch.Generator) -> tuple[torch.Tensor, ...]:
     """Sample from softmax(logits) by the Gumbel-max trick -> (action, its log-probability)."""
-    logp = torch.log_softmax(logits, -1)
+    logp = log_softmax(logits)
     u = torch.rand(logp.shape, generator=sampler, device=logp.device)
     action = (logp - torch.log(-torch.log(u))).argmax(-1)
     return action, logp.gather(-1, action.unsqueeze(-1)).squeeze(-1)

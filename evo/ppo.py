@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from evo.config import PPOConfig
-from evo.policy import Ensemble, GroupAdam, make_policy, sample_action
+from evo.policy import Ensemble, GroupAdam, log_softmax, make_policy, sample_action
 from kinevo import faults
 from kinevo.genes import GENES, genes_acting_in, unknown_gene_message
 from kinevo.seeding import global_torch_seed
@@ -188,7 +188,7 @@ def ppo_loss(
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Clipped PPO loss per group: logits [G, n, A], newvalue [G, n], minibatch `mb` of
     [G, n] tensors (act, logp, adv, ret, val). Returns loss [G] and detached stats [G]."""
-    logp_all = torch.log_softmax(logits, -1)
+    logp_all = log_softmax(logits)
     newlogprob = logp_all.gather(-1, mb["act"].unsqueeze(-1)).squeeze(-1)
     entropy = -(logp_all.exp() * logp_all).sum(-1).mean(-1)  # [G]
     logratio = newlogprob - mb["logp"]
