@@ -27,8 +27,8 @@ BASELINES = ("random", "scripted")
 
 
 class CheckpointActors:
-    """A `play_task` actor factory for one checkpoint: every policy slot plays its (shared)
-    member; the scene keeps the checkpoint's observation shape (`like`)."""
+    """A `play_task` actor factory for one checkpoint: slot i of a scene plays member i mod G
+    (or the shared member); the scene keeps the checkpoint's observation shape (`like`)."""
 
     def __init__(self, ck: Checkpoint, greedy: bool = False):
         self.ck, self.like, self.greedy = ck, ck.world, greedy

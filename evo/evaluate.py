@@ -15,7 +15,9 @@ from world.env import World
 
 class PolicyActor:
     """Acts for every agent slot of a world from a checkpoint's members (sampling by default,
-    `greedy` for the most likely action). Slot i uses member i, or the one shared member.
+    `greedy` for the most likely action). Slot i uses member i, or the one shared member;
+    when `ck.world` has a different number of slots than the checkpoint has members (an
+    eval-suite scene played by a run's individuals), slot i uses member i mod G.
 
     `blind=True` zeroes the observation planes (the own-state vector stays): a control
     showing how much of the policy's success comes from what it sees. `action_counts`
@@ -24,8 +26,11 @@ class PolicyActor:
     def __init__(
         self, ck: Checkpoint, n_envs: int, seed: int = 0, greedy: bool = False, blind: bool = False
     ):
-        self.net = Ensemble(ck.policies(), torch.device("cpu"))
         self.N = ck.world.n_agents
+        members = ck.policies()
+        if len(members) > 1 and len(members) != self.N:
+            members = [members[i % len(members)] for i in range(self.N)]
+        self.net = Ensemble(members, torch.device("cpu"))
         self.greedy = greedy
         self.blind = blind
         self.gen = torch.Generator().manual_seed(seed)

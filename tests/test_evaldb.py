@@ -11,6 +11,7 @@ import torch
 from analysis import evaldb
 from analysis.evaluate import main as evaluate_main
 from analysis.heatmap import score_table
+from analysis.suites import SUITES
 from evo.checkpoint import save_checkpoint
 from evo.config import PPOConfig
 from evo.policy import make_policy
@@ -105,6 +106,19 @@ def test_evaluate_stores_policy_and_baselines_then_heatmap_draws_them(checkpoint
                        capture_output=True, text=True, cwd=ROOT, timeout=120)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert db.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_an_individual_mode_checkpoint_plays_scenes_of_another_agent_count(tmp_path):
+    # 3 members (as evo.train writes for 3 individuals) on the suites' 1- and 2-agent scenes
+    torch.manual_seed(0)
+    world, ppo = WorldConfig(n_agents=3), PPOConfig(hidden=16, channels=4, mode="individual")
+    states = [make_policy(world, ppo).state_dict() for _ in range(3)]
+    out = tmp_path / "policy"
+    save_checkpoint(out, world, ppo, states, uids=[0, 1, 2], generation=0)
+    db = tmp_path / "e.sqlite"
+    assert evaluate_main([str(out.with_suffix(".pt")), "--db", str(db), "--episodes", "2"]) == 0
+    ours = [r for r in evaldb.read(db) if r.policy.startswith("file:")]
+    assert {r.suite for r in ours} == set(SUITES)
 
 
 @pytest.mark.parametrize(
