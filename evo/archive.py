@@ -231,18 +231,25 @@ def generation_dataset(
         "slot_other": np.arange(sizes["slot"]),
         "update": np.arange(1, sizes["update"] + 1),
     }
-    ds = xr.Dataset(
-        {n: (VARIABLES[n].dims, a) for n, a in arrays.items() if not VARIABLES[n].coord},
+    def attrs(name: str) -> dict:
+        return {"description": VARIABLES[name].description, "units": VARIABLES[name].units}
+
+    return xr.Dataset(
+        {
+            n: (VARIABLES[n].dims, a, attrs(n))
+            for n, a in arrays.items()
+            if not VARIABLES[n].coord
+        },
         coords={
-            **{d: (d, np.asarray(v, dtype=_dtype(d))) for d, v in coords.items()},
-            **{n: (VARIABLES[n].dims, a) for n, a in arrays.items() if VARIABLES[n].coord},
+            **{d: (d, np.asarray(v, dtype=_dtype(d)), attrs(d)) for d, v in coords.items()},
+            **{
+                n: (VARIABLES[n].dims, a, attrs(n))
+                for n, a in arrays.items()
+                if VARIABLES[n].coord
+            },
         },
         attrs={SCHEMA: SCHEMA_VERSION},
     )
-    for name in ds.variables:
-        var = VARIABLES[name]
-        ds[name].attrs.update(description=var.description, units=var.units)
-    return ds
 
 
 def _dtype(name: str):

@@ -13,6 +13,9 @@ while the trials cost nothing but their sleep, and the figures are the loop's ow
 - overhead: generation wall time not spent waiting for the slowest trial round, as a share of
   a generation whose trials take `--trial-seconds` (with trials of 10 s on enough threads,
   one round of trials takes 10 s, and the rest is the loop's);
+- client CPU: CPU seconds per generation of this process (the loop and the scheduler), the
+  serial part that stays when the workers' own per-task work (reading and writing weights,
+  Dask's worker side) runs on cores of their own, as on a cluster;
 - archive files and bytes per generation;
 - resume time (process-free: a fresh Evolution continuing an archive of 20 and of 200
   generations by one generation, minus that generation's own time);
@@ -42,6 +45,7 @@ import torch
 from evo.config import FitnessConfig, PPOConfig, load_run_config
 from evo.evolution import Evolution
 from evo.trial import TrialResult
+from kinevo.config import ConfigError
 from kinship.structures import KinshipConfig
 from world.config import WorldConfig
 from world.layout import COUNTERS
@@ -145,13 +149,20 @@ def _files(folder: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process so far, all threads: the client's loop and the
+    LocalCluster's scheduler, which lives in this process (the workers are their own)."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def loop(individuals: int, generations: int, args) -> None:
     """One run of `generations` generations; its per-generation figures."""
-    cfg = bench_config(individuals, generations, args.base)
+    cfg = bench_config(individuals, generations, args.base, args.set)
     trial = functools.partial(stub_trial, seconds=args.trial_seconds)
     client, cluster = _cluster(args.workers, args.threads)
     try:
@@ -162,9 +173,9 @@ def loop(individuals: int, generations: int, args) -> None:
                 counts.append(_files(Path(out) / "archive.zarr"))
 
             ev = Evolution(cfg, Path(out), client, log=log, progress=False, trial=trial)
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), _cpu_s()
             rows = ev.run()
-            wall = time.perf_counter() - t
+            wall, cpu = time.perf_counter() - t, _cpu_s() - cpu
             all_files, all_bytes = _files(out)
     finally:
         client.close()
@@ -176,11 +187,13 @@ def loop(individuals: int, generations: int, args) -> None:
     overhead = per_gen - args.trial_seconds  # enough threads: one round of trials
     write = [r["timing"]["archive_write_s"] for r in rows]
     emit(
-        figure="loop", individuals=individuals, generations=generations,
+        figure="loop", individuals=individuals, generations=generations, overrides=args.set,
         trials_per_generation=len(ev._assign_trials(0)), trial_seconds=args.trial_seconds,
         workers=args.workers, threads_per_worker=args.threads,
         generation_s=round(per_gen, 3), overhead_s=round(overhead, 3),
         overhead_share_of_10s_generation=round(overhead / (10 + overhead), 4),
+        client_cpu_s=round(cpu / generations, 3),
+        client_cpu_share_of_10s_generation=round(cpu / generations / (10 + cpu / generations), 4),
         archive_write_s=round(float(np.median(write)), 3),
         archive_files_first_generation=counts[0][0],
         archive_new_files_per_generation=round(files, 2),
@@ -199,10 +212,10 @@ def resume(individuals: int, generations: int, args) -> None:
     try:
         with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
             built = Path(tmp) / "built"
-            cfg = bench_config(individuals, generations, args.base)
+            cfg = bench_config(individuals, generations, args.base, args.set)
             Evolution(cfg, built, client, log=lambda *_: None, progress=False,
                       trial=trial).run()  # fmt: skip
-            more = bench_config(individuals, generations + 1, args.base)
+            more = bench_config(individuals, generations + 1, args.base, args.set)
             figures = {}
             for how in ("snapshot", "replay"):
                 out = Path(tmp) / how
@@ -297,9 +310,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=16, help="threads per worker")
     ap.add_argument("--base", type=Path, default=ROOT / "runs" / "population.yaml")
     ap.add_argument("--tmp", help="folder for the runs (default: the system's)")
+    ap.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE",
+                    help="config overrides, e.g. population.trials_per_task=25")  # fmt: skip
     ap.add_argument("--only", choices=["loop", "resume", "archive"], help=argparse.SUPPRESS)
     ap.add_argument("--at", type=int, nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    try:  # a bad override or base config: one message, exit 2, before any cluster starts
+        bench_config(100, 1, args.base, args.set)
+    except ConfigError as err:
+        ap.error(str(err))
     if args.only:  # one measurement in this process (its own peak RSS)
         {"loop": loop, "resume": resume, "archive": archive}[args.only](*args.at, args)
         return

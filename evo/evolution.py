@@ -227,6 +227,7 @@ class Evolution:
         lamarckian = cfg.evolution.inheritance == "lamarckian"
         want_weights = cfg.evolution.checkpoint_top > 0 or lamarckian
         jobs, seeds = [], []
+        out, weights_dir = self.out.resolve(), self._weights_dir(g).resolve()  # once: syscalls
         for t, members in enumerate(trials):
             uids = lin.uid[members]
             seed = derived_seed(cfg.seed, g, 5, t)
@@ -240,13 +241,11 @@ class Evolution:
             )
             init = self._initial_states(g, lin.source[members])
             if init and isinstance(init[0], tuple):  # references, for the worker to read
-                init = [(str(self.out.resolve() / path), group) for path, group in init]
+                init = [(str(out / path), group) for path, group in init]
             jobs.append(
                 dict(
                     init_weights=init,
-                    weights_to=str(self._weights_dir(g).resolve() / f"t{t}.pt")
-                    if want_weights
-                    else None,
+                    weights_to=str(weights_dir / f"t{t}.pt") if want_weights else None,
                     genes={n: genes[members, k] for k, n in enumerate(names)},
                     uids=uids,
                     seed=seed,
