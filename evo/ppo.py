@@ -91,14 +91,14 @@ class Rollout:
 
     @classmethod
     def allocate(
-        cls, T: int, world: World, hidden: int, device: torch.device, groups: int = 1
+        cls, T: int, world: World, hidden: int, device: torch.device, groups: int
     ) -> Rollout:
         """`groups`: the ensemble's size G (N in individual mode, 1 in shared mode)."""
         B, N, V, _, C = world.obs.shape
         S = world.self_obs.shape[2]
         if groups not in (1, N):
             raise ValueError(f"groups must be 1 (shared) or n_agents ({N}), got {groups}")
-        M = B if groups == N and N > 1 else B * N
+        M = B if groups > 1 else B * N  # streams per member
 
         def z(*shape, dtype=torch.float32):
             return torch.zeros(shape, dtype=dtype, device=device)
@@ -120,8 +120,7 @@ def store_planes(dst: torch.Tensor, obs: np.ndarray) -> None:
     """The world's planes uint8[B, N, V, V, C] into one step of `Rollout.grid`, dst:
     [M, V, V, G, C]: with one member per slot (G = N) each cell's N agents' channels end up
     side by side, the layout of a grouped conv's input, so `members` views need no copy."""
-    B, N, V, _, C = obs.shape
-    src = obs.transpose(0, 2, 3, 1, 4) if dst.shape[3] == N and N > 1 else obs
+    src = obs.transpose(0, 2, 3, 1, 4) if dst.shape[3] > 1 else obs
     src = src.reshape(dst.shape)  # a view: only (B, N) -> M = B * N when G = 1
     if dst.device.type == "cpu":
         np.copyto(dst.numpy(), src)  # numpy's strided copy is about 2x torch's here
