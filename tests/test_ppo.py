@@ -10,7 +10,16 @@ import torch
 
 from evo.config import PPOConfig
 from evo.policy import POLICIES, Ensemble, GroupAdam, make_policy
-from evo.ppo import Rollout, collect_rollout, compute_advantages, member_batch, train, update
+from evo.ppo import (
+    Rollout,
+    collect_rollout,
+    compute_advantages,
+    member_batch,
+    members,
+    store_planes,
+    train,
+    update,
+)
 from evo.trial import run_trial
 from kinship import KinshipConfig
 from world import WorldConfig
@@ -94,6 +103,25 @@ def test_a_member_of_the_ensemble_computes_what_its_own_network_computes(policy)
     for g, m in enumerate(models):
         lg, vg, _ = m(grid[g], own[g], torch.zeros(4, 32), torch.zeros(4))
         assert torch.allclose(logits[g], lg, atol=1e-5) and torch.allclose(value[g], vg, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["individual", "shared"])
+def test_stored_planes_read_back_as_each_member_sees_them(mode):
+    cfg = EASY.model_copy(update={"n_agents": 3})
+    world = World(cfg, n_envs=5, seed=2)
+    world.reset()
+    world.step(np.random.default_rng(0).integers(0, EASY.n_actions, (5, 3)).astype(np.int32))
+    net = Ensemble(
+        [make_policy(cfg, quick(mode=mode)) for _ in range(3 if mode == "individual" else 1)],
+        torch.device("cpu"),
+    )
+    buf = Rollout.allocate(2, world, net.hidden, torch.device("cpu"), net.size)
+    store_planes(buf.grid[1], world.obs)
+    want = net.groups(torch.from_numpy(world.obs))  # [G, M, V, V, C], the members' own view
+    assert torch.equal(members(buf.grid[1]), want)
+    assert not buf.grid[0].any()
+    with pytest.raises(ValueError, match="groups must be 1"):
+        Rollout.allocate(2, world, net.hidden, torch.device("cpu"), 2)
 
 
 def _one_update(rewards_bump: float) -> list[dict]:
