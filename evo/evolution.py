@@ -16,6 +16,7 @@ generation's index of them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -615,6 +616,7 @@ def _generation_of(stem: str) -> int | None:
     return int(digits) if stem.startswith("g") and digits.isdigit() else None
 
 
+@functools.cache  # the installed versions do not change within a process (25 ms a call)
 def package_versions() -> dict[str, str]:
     import importlib.metadata as md
 
