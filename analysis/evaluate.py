@@ -34,7 +34,8 @@ class CheckpointActors:
         self.ck, self.like, self.greedy = ck, ck.world, greedy
 
     def __call__(self, task: Task, cfg: WorldConfig, n_envs: int, seed: int) -> PolicyActor:
-        return PolicyActor(dataclasses.replace(self.ck, world=cfg), n_envs, seed, self.greedy)
+        ck = dataclasses.replace(self.ck, world=cfg)
+        return PolicyActor(ck, n_envs, seed, self.greedy, cycle_members=True)
 
 
 def checkpoint_paths(items: list[str]) -> list[Path]:

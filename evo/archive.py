@@ -231,21 +231,16 @@ def generation_dataset(
         "slot_other": np.arange(sizes["slot"]),
         "update": np.arange(1, sizes["update"] + 1),
     }
+
     def attrs(name: str) -> dict:
         return {"description": VARIABLES[name].description, "units": VARIABLES[name].units}
 
     return xr.Dataset(
-        {
-            n: (VARIABLES[n].dims, a, attrs(n))
-            for n, a in arrays.items()
-            if not VARIABLES[n].coord
-        },
+        {n: (VARIABLES[n].dims, a, attrs(n)) for n, a in arrays.items() if not VARIABLES[n].coord},
         coords={
             **{d: (d, np.asarray(v, dtype=_dtype(d)), attrs(d)) for d, v in coords.items()},
             **{
-                n: (VARIABLES[n].dims, a, attrs(n))
-                for n, a in arrays.items()
-                if VARIABLES[n].coord
+                n: (VARIABLES[n].dims, a, attrs(n)) for n, a in arrays.items() if VARIABLES[n].coord
             },
         },
         attrs={SCHEMA: SCHEMA_VERSION},

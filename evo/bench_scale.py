@@ -231,7 +231,8 @@ def resume(individuals: int, generations: int, args) -> None:
     finally:
         client.close()
         cluster.close()
-    emit(figure="resume", individuals=individuals, generations=generations, **figures)
+    emit(figure="resume", individuals=individuals, generations=generations,
+         overrides=args.set, **figures)  # fmt: skip
 
 
 def archive_values(g: int, individuals: int, genes: Sequence[str], n: int = 4, updates: int = 16):
@@ -291,10 +292,11 @@ def archive_figures(path: Path, individuals: int, generations: int, genes: Seque
 
 def archive(individuals: int, generations: int, args) -> None:
     """The archive alone: no loop, no cluster."""
-    genes = [g.name for g in bench_config(individuals, 1, args.base).genes]
+    genes = [g.name for g in bench_config(individuals, 1, args.base, args.set).genes]
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         figures = archive_figures(Path(tmp) / "archive.zarr", individuals, generations, genes)
-    emit(figure="archive", individuals=individuals, generations=generations, **figures)
+    emit(figure="archive", individuals=individuals, generations=generations,
+         overrides=args.set, **figures)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

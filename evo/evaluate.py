@@ -15,20 +15,32 @@ from world.env import World
 
 class PolicyActor:
     """Acts for every agent slot of a world from a checkpoint's members (sampling by default,
-    `greedy` for the most likely action). Slot i uses member i, or the one shared member;
-    when `ck.world` has a different number of slots than the checkpoint has members (an
-    eval-suite scene played by a run's individuals), slot i uses member i mod G.
+    `greedy` for the most likely action). Slot i uses member i, or the one shared member.
+    A world with another number of slots than the checkpoint has members (an eval-suite
+    scene played by a run's individuals) needs `cycle_members=True`: slot i then uses member
+    i mod G (with more members than slots, only the first N play); without it, a ValueError.
 
     `blind=True` zeroes the observation planes (the own-state vector stays): a control
     showing how much of the policy's success comes from what it sees. `action_counts`
     (int64[n_actions]) counts the actions taken so far."""
 
     def __init__(
-        self, ck: Checkpoint, n_envs: int, seed: int = 0, greedy: bool = False, blind: bool = False
+        self,
+        ck: Checkpoint,
+        n_envs: int,
+        seed: int = 0,
+        greedy: bool = False,
+        blind: bool = False,
+        cycle_members: bool = False,
     ):
         self.N = ck.world.n_agents
         members = ck.policies()
         if len(members) > 1 and len(members) != self.N:
+            if not cycle_members:
+                raise ValueError(
+                    f"the checkpoint has {len(members)} members for a world of {self.N} "
+                    "agents; pass cycle_members=True to let slot i play member i mod G"
+                )
             members = [members[i % len(members)] for i in range(self.N)]
         self.net = Ensemble(members, torch.device("cpu"))
         self.greedy = greedy

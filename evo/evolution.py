@@ -290,8 +290,8 @@ class Evolution:
         # Results are fetched a batch of finished tasks at a time: one round trip to the
         # cluster per batch rather than one per task (8 ms each at 250 tasks a generation).
         for batch in as_completed(futures).batches():
-            for fut in batch:
-                if fut.status != "finished":
+            for fut in batch:  # a lost result (its worker died) is recomputed by gather
+                if fut.status in ("error", "cancelled"):
                     self._raise_failed(g, fut, futures, firsts, seeds, n, index, bar)
             for fut, got in zip(batch, self.client.gather(batch), strict=True):
                 t = firsts[index[fut.key]]
@@ -305,9 +305,14 @@ class Evolution:
 
     def _raise_failed(self, g, fut, futures, firsts, seeds, n, index, bar) -> None:
         """Cancel the generation and raise `TrialFailed` for the task `fut`, which raised
-        TRIAL_RETRIES + 1 times or whose workers died."""
+        TRIAL_RETRIES + 1 times, whose workers died as often, or which was cancelled."""
         k = index[fut.key]
         t = firsts[k]
+        how = (
+            "was cancelled"
+            if fut.status == "cancelled"
+            else f"failed after {TRIAL_RETRIES} retries"
+        )
         try:
             fut.result()
             err: BaseException = RuntimeError(f"task ended as {fut.status!r}")
@@ -323,8 +328,8 @@ class Evolution:
             else f"trials {t}..{last} (seeds {', '.join(map(str, seeds[t : last + 1]))})"
         )
         raise TrialFailed(
-            f"generation {g}, {which} failed after {TRIAL_RETRIES} "
-            f"retries: {type(err).__name__}: {err}. Generations 0..{g - 1} are in "
+            f"generation {g}, {which} {how}: {type(err).__name__}: {err}. "
+            f"Generations 0..{g - 1} are in "
             f"{self.archive}; fix the cause and continue with --resume"
         ) from err
 

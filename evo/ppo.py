@@ -214,8 +214,8 @@ def ppo_loss(
 def member_batch(
     net: Ensemble, buf: Rollout, advantages: torch.Tensor, returns: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """The rollout in member layout, made contiguous once so that minibatches are cheap
-    index_selects: [G, T, M] for scalars and own-state vectors (M streams per member);
+    """The rollout in member layout, the scalars made contiguous once so that minibatches
+    are cheap index_selects: [G, T, M] for scalars and own-state vectors (M streams per member);
     the observation planes sample-major, ``grid: uint8[T, M, V, V, G, C]``, as the rollout
     stored them (`members` turns a selection of it into [G, ...] without a copy), which lets
     a network read every member's planes of one sample together."""

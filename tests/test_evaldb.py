@@ -1,3 +1,4 @@
+import dataclasses
 import sqlite3
 import subprocess
 import sys
@@ -12,8 +13,9 @@ from analysis import evaldb
 from analysis.evaluate import main as evaluate_main
 from analysis.heatmap import score_table
 from analysis.suites import SUITES
-from evo.checkpoint import save_checkpoint
+from evo.checkpoint import load_checkpoint, save_checkpoint
 from evo.config import PPOConfig
+from evo.evaluate import PolicyActor
 from evo.policy import make_policy
 from world.config import WorldConfig
 
@@ -119,6 +121,10 @@ def test_an_individual_mode_checkpoint_plays_scenes_of_another_agent_count(tmp_p
     assert evaluate_main([str(out.with_suffix(".pt")), "--db", str(db), "--episodes", "2"]) == 0
     ours = [r for r in evaldb.read(db) if r.policy.startswith("file:")]
     assert {r.suite for r in ours} == set(SUITES)
+    # elsewhere (fitness inside evolution) a member count that does not fit is an error
+    ck = load_checkpoint(out.with_suffix(".pt"))
+    with pytest.raises(ValueError, match="3 members for a world of 2 agents"):
+        PolicyActor(dataclasses.replace(ck, world=WorldConfig(n_agents=2)), 2)
 
 
 @pytest.mark.parametrize(
