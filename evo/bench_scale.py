@@ -13,6 +13,9 @@ while the trials cost nothing but their sleep, and the figures are the loop's ow
 - overhead: generation wall time not spent waiting for the slowest trial round, as a share of
   a generation whose trials take `--trial-seconds` (with trials of 10 s on enough threads,
   one round of trials takes 10 s, and the rest is the loop's);
+- serial: the loop's time a generation outside its trials' span (breeding, pedigree,
+  kinship, handing out the trials, recording the results; writing them overlaps the next
+  generation's trials), which no number of workers takes away;
 - client CPU: CPU seconds per generation of this process (the loop and the scheduler), the
   serial part that stays when the workers' own per-task work (reading and writing weights,
   Dask's worker side) runs on cores of their own, as on a cluster;
@@ -30,11 +33,13 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -156,6 +161,21 @@ def _cpu_s() -> float:
     return use.ru_utime + use.ru_stime
 
 
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds of each live thread of this process, by thread name (Linux; {} where
+    /proc is missing)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, ...
+        out[thread.name] = out.get(thread.name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -168,11 +188,17 @@ def loop(individuals: int, generations: int, args) -> None:
     try:
         with tempfile.TemporaryDirectory(dir=args.tmp) as out:
             counts = []  # (files, bytes) of the archive after each generation
+            threads = []  # each thread's CPU seconds so far, as each generation is recorded
 
             def log(_line):
+                threads.append(_thread_cpu())
+
+            def committed(_g):  # in the writer thread, off the loop's path
                 counts.append(_files(Path(out) / "archive.zarr"))
 
-            ev = Evolution(cfg, Path(out), client, log=log, progress=False, trial=trial)
+            ev = Evolution(
+                cfg, Path(out), client, log=log, progress=False, trial=trial, on_commit=committed
+            )
             t, cpu = time.perf_counter(), _cpu_s()
             rows = ev.run()
             wall, cpu = time.perf_counter() - t, _cpu_s() - cpu
@@ -186,13 +212,25 @@ def loop(individuals: int, generations: int, args) -> None:
     per_gen = wall / generations
     overhead = per_gen - args.trial_seconds  # enough threads: one round of trials
     write = [r["timing"]["archive_write_s"] for r in rows]
+    # client CPU a generation by thread, between the first and the last generation's record:
+    # the loop (MainThread), the writer, Dask's (the client's and the LocalCluster
+    # scheduler's event loop and helpers), Zarr's
+    by_thread = {
+        name: round((end - threads[0].get(name, 0.0)) / max(1, generations - 1), 3)
+        for name, end in threads[-1].items()
+    }
+    by_thread = {name: cpu for name, cpu in by_thread.items() if cpu > 0}
+    # the loop's own serial time: a generation's wall time outside its trials' span (from
+    # handing them to the cluster to holding the last result)
+    serial = per_gen - float(np.mean([r["timing"]["trials_wall_s"] for r in rows]))
     emit(
         figure="loop", individuals=individuals, generations=generations, overrides=args.set,
         trials_per_generation=len(ev._assign_trials(0)), trial_seconds=args.trial_seconds,
         workers=args.workers, threads_per_worker=args.threads,
         generation_s=round(per_gen, 3), overhead_s=round(overhead, 3),
         overhead_share_of_10s_generation=round(overhead / (10 + overhead), 4),
-        client_cpu_s=round(cpu / generations, 3),
+        serial_s=round(serial, 3), serial_share_of_10s_generation=round(serial / (10 + serial), 4),
+        client_cpu_s=round(cpu / generations, 3), client_cpu_s_by_thread=by_thread,
         client_cpu_share_of_10s_generation=round(cpu / generations / (10 + cpu / generations), 4),
         archive_write_s=round(float(np.median(write)), 3),
         archive_files_first_generation=counts[0][0],

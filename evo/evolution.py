@@ -24,6 +24,7 @@ import os
 import sys
 import time
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -104,10 +105,18 @@ class _GenerationProblem(Problem):
 
 class Evolution:
     def __init__(
-        self, cfg: RunConfig, out: Path, client, log=print, progress: bool = True, trial=run_trial
+        self,
+        cfg: RunConfig,
+        out: Path,
+        client,
+        log=print,
+        progress: bool = True,
+        trial=run_trial,
+        on_commit=None,
     ):
         """trial: the task each trial runs, `run_trial`'s signature and result (a stub for
-        evo.bench_scale); it must be importable by the workers."""
+        evo.bench_scale); it must be importable by the workers. on_commit(g): called in the
+        writer thread once generation g is in the archive."""
         self.cfg = cfg
         self.trial = trial
         self.out = Path(out)
@@ -130,9 +139,26 @@ class Evolution:
         # member its genome copies, or its own when copied; -1 without a twin
         self.twin_group = np.full(cfg.population.size, -1, np.int64)
         self.run_id = run_id(cfg)
+        self.on_commit = on_commit
+        # What the client writes (weights index, checkpoints, archive, pruning, snapshot)
+        # goes through one background thread, in submission order, so a generation's files
+        # land while the next generation's trials run; see `_commit`.
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
+        self._write_error: BaseException | None = None
+        self._trials_wall_s = 0.0
 
     # -- the search ----------------------------------------------------------------------------
     def run(self) -> list[dict]:
+        try:
+            self._search()
+        except BaseException:
+            self._drain(quiet=True)  # what was handed to the writer lands before we stop
+            raise
+        self._drain()
+        return self.rows
+
+    def _search(self) -> None:
         cfg = self.cfg
         P, G = cfg.population.size, cfg.population.generations
         problem = _GenerationProblem(self, len(self.genome), cfg.evolution.algorithm == "ga")
@@ -162,8 +188,8 @@ class Evolution:
                 if cfg.evolution.shuffle_genes:  # the control: genomes move, weights stay
                     u = u[derived_rng(cfg.seed, g, 7).permutation(P)]
                 # bred even after the last generation, so that a resume with more
-                # generations starts from the snapshot
-                self._save_state(g + 1, u, next_uid)
+                # generations starts from the snapshot; written after generation g's files
+                self._commit(self._save_state, g + 1, u.copy(), next_uid, self.lineage)
         else:
             from evotorch.algorithms import CMAES, PGPE
 
@@ -182,7 +208,6 @@ class Evolution:
                 self.generation = g
                 self.lineage = Lineage.founders(np.arange(g * P, (g + 1) * P), g)
                 searcher.step()
-        return self.rows
 
     # -- one generation ------------------------------------------------------------------------
     def evaluate(self, u: np.ndarray) -> np.ndarray:
@@ -229,17 +254,23 @@ class Evolution:
         want_weights = cfg.evolution.checkpoint_top > 0 or lamarckian
         jobs, seeds = [], []
         out, weights_dir = self.out.resolve(), self._weights_dir(g).resolve()  # once: syscalls
+        pedigree_K = None
+        if self.pedigree is not None and len({len(m) for m in trials}) == 1:
+            pedigree_K = self.pedigree.relatedness_many(lin.uid[np.stack(trials)])  # one call
         for t, members in enumerate(trials):
             uids = lin.uid[members]
             seed = derived_seed(cfg.seed, g, 5, t)
-            K = build_kinship(
-                cfg.kinship,
-                len(members),
-                derived_rng(cfg.seed, g, 6, t),
-                self.pedigree,
-                uids.tolist(),
-                self.twin_group[members],
-            )
+            if pedigree_K is not None:
+                K = pedigree_K[t]
+            else:
+                K = build_kinship(
+                    cfg.kinship,
+                    len(members),
+                    derived_rng(cfg.seed, g, 6, t),
+                    self.pedigree,
+                    uids.tolist(),
+                    self.twin_group[members],
+                )
             init = self._initial_states(g, lin.source[members])
             if init and isinstance(init[0], tuple):  # references, for the worker to read
                 init = [(str(out / path), group) for path, group in init]
@@ -265,12 +296,15 @@ class Evolution:
             trial=self.trial, world=cfg.world, ppo=cfg.ppo, kinship=cfg.kinship,
             fitness=cfg.fitness,
         )  # fmt: skip
+        t_submit = time.perf_counter()
         futures = self.client.map(  # one message to the scheduler for the generation
             trial_batch, [jobs[t : t + per] for t in firsts], shared=shared,
             key=[f"trial-{self.run_id}-g{g}-t{t}" for t in firsts], pure=False,
             retries=TRIAL_RETRIES, resources=gpu,
         )  # fmt: skip
-        return self._gather(g, futures, firsts, seeds, len(jobs))
+        results = self._gather(g, futures, firsts, seeds, len(jobs))
+        self._trials_wall_s = time.perf_counter() - t_submit
+        return results
 
     def _gather(
         self, g: int, futures: list, firsts: list[int], seeds: list[int], n: int
@@ -290,6 +324,13 @@ class Evolution:
         # Results are fetched a batch of finished tasks at a time: one round trip to the
         # cluster per batch rather than one per task (8 ms each at 250 tasks a generation).
         for batch in as_completed(futures).batches():
+            try:  # the last generation's files failed to land: stop now, not a generation on
+                self._check_writes()
+            except BaseException:
+                for other in futures:
+                    other.cancel()
+                bar.close()
+                raise
             for fut in batch:  # a lost result (its worker died) is recomputed by gather
                 if fut.status in ("error", "cancelled"):
                     self._raise_failed(g, fut, futures, firsts, seeds, n, index, bar)
@@ -381,7 +422,7 @@ class Evolution:
             np.int64,
         )
         agent_steps = sum(r.agent_steps for r in results)
-        self._keep_weights(g, trials, results, fitness, genes, best_trial)
+        index, checkpoints = self._keep_weights(g, trials, results, fitness, genes, best_trial)
         values = {
             "uid": lin.uid,
             "genome": genes,
@@ -409,31 +450,89 @@ class Evolution:
             "seconds": seconds,
             "agent_steps_per_s": agent_steps / max(seconds, 1e-9),
         }
+        self.mates = mate
+        self._report_values(g, fitness, genes, values["bonds"], counters)
+        timing = self.rows[-1]["timing"] = {
+            "generation_s": seconds,
+            "trials_s": float(sum(r.seconds for r in results)),
+            # from handing the trials to the cluster to holding their last result
+            "trials_wall_s": self._trials_wall_s,
+            "trials": len(results),
+        }
+        self._commit(self._write_generation, g, values, index, checkpoints, timing)
+        return fitness
+
+    def _write_generation(self, g, values, index, checkpoints, timing) -> None:
+        """Generation g's files, in the writer thread: the weights index and checkpoints,
+        then the archive (the commit), then pruning of what the commit makes obsolete."""
         ds = generation_dataset(g, values, self.genome.names)
+        if index is not None:
+            atomic_write_text(self.out / "weights" / f"g{g}.json", json.dumps(index))
+        for args in checkpoints:
+            states = load_weights(args["weights"])
+            save_checkpoint(states=states, **{k: v for k, v in args.items() if k != "weights"})
         attrs = {"config": self.cfg.model_dump_json(), "seed": self.cfg.seed, **package_versions()}
         t_write = time.perf_counter()
         append_generation(self.archive, ds, attrs)
-        self.mates = mate
+        timing["archive_write_s"] = time.perf_counter() - t_write
         self._prune(g)
-        self._report(g, ds.isel(generation=0))
-        self.rows[-1]["timing"] = {
-            "generation_s": seconds,
-            "trials_s": float(sum(r.seconds for r in results)),
-            "archive_write_s": time.perf_counter() - t_write,
-            "trials": len(results),
-        }
-        return fitness
+        if self.on_commit is not None:
+            self.on_commit(g)
+
+    # -- the writer thread ------------------------------------------------------------------
+    def _commit(self, write, *args) -> None:
+        """Run `write(*args)` in the writer thread, after every write handed over before it.
+        The loop goes on meanwhile (the next generation's trials start), so a generation's
+        files cost the loop nothing when trials take longer than writing them. Order is what
+        keeps a run resumable: generation g's archive append, then the snapshot that says
+        it is done; an error surfaces at the next `_check_writes` or `_drain`."""
+        self._check_writes()
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="kinevo-writer")
+            self._write_error = None
+        self._pending.append(self._writer.submit(self._write_after_ok, write, args))
+
+    def _write_after_ok(self, write, args) -> None:
+        """In the writer thread: `write(*args)` unless an earlier write failed (then nothing
+        after it lands: a snapshot must never claim a generation the archive lacks)."""
+        if self._write_error is not None:
+            raise self._write_error
+        try:
+            write(*args)
+        except BaseException as err:
+            self._write_error = err
+            raise
+
+    def _check_writes(self) -> None:
+        """Raise the error of a write that failed (without waiting for the others)."""
+        while self._pending and self._pending[0].done():
+            self._pending.pop(0).result()
+
+    def _drain(self, quiet: bool = False) -> None:
+        """Wait for every write handed over; raise the first error (`quiet`: swallow it, for
+        a run already stopping on another error) and shut the writer thread down."""
+        pending, self._pending = self._pending, []
+        error = None
+        for fut in pending:
+            try:
+                fut.result()
+            except BaseException as err:  # noqa: BLE001 - re-raised below unless quiet
+                error = error or err
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
+        if error is not None and not quiet:
+            raise error
 
     # -- resume in constant time (GA) ---------------------------------------------------------
     @property
     def state_path(self) -> Path:
         return self.out / "state" / "resume.json"
 
-    def _save_state(self, g: int, u: np.ndarray, next_uid: int) -> None:
+    def _save_state(self, g: int, u: np.ndarray, next_uid: int, lin: Lineage) -> None:
         """The GA's state at the start of generation g (generations 0..g-1 committed, written
-        right after the last of them): its
-        search points, lineage and next uid, as JSON (floats round-trip exactly)."""
-        lin = self.lineage
+        right after the last of them, by the writer thread): its search points, lineage and
+        next uid, as JSON (floats round-trip exactly)."""
         state = {
             "format": STATE_FORMAT,
             "fingerprint": config_fingerprint(self.cfg),
@@ -517,15 +616,18 @@ class Evolution:
     def _weights_dir(self, g: int) -> Path:
         return self.out / "weights" / f"g{g}"
 
-    def _keep_weights(self, g, trials, results, fitness, genes, best_trial) -> None:
+    def _keep_weights(
+        self, g, trials, results, fitness, genes, best_trial
+    ) -> tuple[dict | None, list[dict]]:
         """Note where each individual's trained weights from its best trial (`best_trial[k]`)
-        are, for lamarckian inheritance (index weights/g{g}.json: uid -> [file, group]), and
-        write the checkpoints of the best individuals. The weights stay in the trials' files
-        (weights/g{g}/t{t}.pt, written by the workers); results that carry them in memory
-        (a trial called directly) are saved there first."""
+        are, for lamarckian inheritance, and say what to write for them: the index
+        weights/g{g}.json (uid -> [file, group]; None when not lamarckian) and the
+        `save_checkpoint` arguments of the best individuals. The weights stay in the trials'
+        files (weights/g{g}/t{t}.pt, written by the workers); results that carry them in
+        memory (a trial called directly) are saved there first."""
         cfg, lin = self.cfg, self.lineage
         if not results or (results[0].weights is None and results[0].weights_file is None):
-            return
+            return None, []
         files = []  # relative to the run folder
         for t, r in enumerate(results):
             if r.weights_file is None:
@@ -537,24 +639,28 @@ class Evolution:
         for k, t in enumerate(best_trial):
             slot = 0 if shared else int(np.flatnonzero(trials[t] == k)[0])
             by_uid[int(lin.uid[k])] = (str(files[t]), slot)
+        index = None
         if cfg.evolution.inheritance == "lamarckian":
             self.weights = by_uid
             index = {str(u): [path, slot] for u, (path, slot) in by_uid.items()}
-            atomic_write_text(self.out / "weights" / f"g{g}.json", json.dumps(index))
+        checkpoints = []
         top = np.lexsort((lin.uid, -fitness))[: cfg.evolution.checkpoint_top]
         for k in top:
             u = int(lin.uid[k])
             path, slot = by_uid[u]
-            save_checkpoint(
-                self.out / "checkpoints" / f"g{g:04d}_uid{u}",
-                cfg.world,
-                cfg.ppo.model_copy(update={"mode": "shared"}),
-                load_weights([(str(self.out / path), slot)]),
-                genes={name: [float(genes[k, j])] for j, name in enumerate(self.genome.names)},
-                uids=[u],
-                generation=g,
-                fitness=float(fitness[k]),
+            checkpoints.append(
+                dict(
+                    path=self.out / "checkpoints" / f"g{g:04d}_uid{u}",
+                    world=cfg.world,
+                    ppo=cfg.ppo.model_copy(update={"mode": "shared"}),
+                    weights=[(str(self.out / path), slot)],  # read by the writer
+                    genes={name: [float(genes[k, j])] for j, name in enumerate(self.genome.names)},
+                    uids=[u],
+                    generation=g,
+                    fitness=float(fitness[k]),
+                )
             )
+        return index, checkpoints
 
     # -- retention -----------------------------------------------------------------------------
     def _prune(self, g: int) -> None:
@@ -582,15 +688,20 @@ class Evolution:
 
     def _report(self, g: int, ds: xr.Dataset, replayed: bool = False) -> None:
         """One progress row and log line from one archived generation (no generation axis)."""
-        fitness, counters = ds.fitness.values, ds.counters
+        self._report_values(
+            g, ds.fitness.values, ds.genome.values, int(ds.bonds), ds.counters.values, replayed
+        )
+
+    def _report_values(self, g, fitness, genome, bonds, counters, replayed=False) -> None:
+        """`_report` from the arrays: fitness [P], genome [P, genes], counters [P, COUNTERS]."""
         row = {
             "generation": g,
             "best": float(fitness.max()),
             "mean": float(fitness.mean()),
-            **{f"mean_{n}": float(ds.genome.sel(gene=n).mean()) for n in self.genome.names},
-            "bonds": int(ds.bonds),
-            "attacks": int(counters.sel(counter="attacks_made").sum()),
-            "energy_shared": int(counters.sel(counter="energy_shared_given").sum()),
+            **{f"mean_{n}": float(genome[:, k].mean()) for k, n in enumerate(self.genome.names)},
+            "bonds": int(bonds),
+            "attacks": int(counters[:, COUNTERS.index("attacks_made")].sum()),
+            "energy_shared": int(counters[:, COUNTERS.index("energy_shared_given")].sum()),
         }
         self.rows.append(row)
         genes_txt = " ".join(f"{n} {row['mean_' + n]:.3g}" for n in self.genome.names)

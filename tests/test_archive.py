@@ -275,6 +275,7 @@ def test_the_run_loop_records_a_generation_that_replays(tmp_path):
             )
         )
     fitness = evo._record(0, u, genes, trials, results, seconds=0.5)
+    evo._drain()  # the generation's files land in the writer thread
     ds = open_archive(tmp_path / "archive.zarr").isel(generation=0)
     np.testing.assert_array_equal(fitness, [1.0, 2.0, 2.0, 3.0])
     np.testing.assert_array_equal(ds.fitness.values, fitness)

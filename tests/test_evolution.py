@@ -47,6 +47,7 @@ def test_lamarckian_weights_come_from_each_individuals_best_trial(tmp_path):
         result([3, 0], [4.0, 6.0], 30),  # 3 and 0 best here (trial 3)
     ]
     evo._record(0, u, evo.genome.decode(u), trials, results, seconds=1.0)
+    evo._drain()  # the generation's files land in the writer thread
     states = load_weights([(str(tmp_path / path), g) for path, g in evo.weights.values()])
     kept = {uid: float(state["w"]) for uid, state in zip(evo.weights, states, strict=True)}
     assert kept == {0: 31.0, 1: 1.0, 2: 10.0, 3: 30.0}

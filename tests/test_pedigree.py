@@ -97,6 +97,16 @@ def test_relatedness_is_symmetric_with_unit_diagonal_and_bounded():
     k = p.relatedness(cur)
     assert np.allclose(k, k.T) and (np.diag(k) == 1).all() and ((k >= 0) & (k <= 1)).all()
     assert p.inbreeding(cur).mean() > 0.1
+    # a generation's trials at once, as the run loop asks: each block equals its own call
+    trials = np.array(cur)[rng.permutation(30)].reshape(-1, 5)
+    many = p.relatedness_many(trials)
+    assert many.shape == (6, 5, 5) and many.dtype == np.float32
+    for t, uids in enumerate(trials):
+        np.testing.assert_array_equal(many[t], p.relatedness(uids))
+    with pytest.raises(ValueError, match=r"integer array \[T, n\]"):
+        p.relatedness_many(np.array(cur))
+    with pytest.raises(KeyError, match="retired"):
+        p.relatedness_many([[0, 1]])
 
 
 def test_incremental_matrix_matches_path_counting_on_the_graph():

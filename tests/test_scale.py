@@ -1,8 +1,11 @@
 """The run loop at scale, with evo.bench_scale's stub trial (no training): resume from the
-snapshot without replaying generations, weights retention, trials per task."""
+snapshot without replaying generations, weights retention, trials per task, the writer
+thread."""
 
+import errno
 import functools
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +82,61 @@ def test_resume_continues_from_the_snapshot_without_replaying(client, reference,
     assert [r["generation"] for r in ev.rows] == [2, 3, 4]  # the last archived, then new
     assert lines[0].startswith("gen   2 (archived)")
     assert len(CALLS) == 2 * 4  # generations 3 and 4 only, 4 trials each
+    assert identical(reference / "archive.zarr", tmp_path / "archive.zarr") == []
+
+
+EVENTS = []  # (what, generation, time): trial starts and archive appends, in this process
+
+
+def timed(**kw):
+    g = next(g for g in range(5) if kw["seed"] in {derived_seed(0, g, 5, t) for t in range(4)})
+    EVENTS.append(("trial", g, time.perf_counter()))
+    return stub_trial(**kw)
+
+
+def test_a_generations_files_land_while_the_next_generations_trials_run(
+    client, reference, tmp_path, monkeypatch
+):
+    import evo.evolution
+
+    real = evo.evolution.append_generation
+
+    def slow_append(path, ds, attrs):
+        time.sleep(0.5)  # a slow filesystem
+        real(path, ds, attrs)
+        EVENTS.append(("appended", int(ds.generation[0]), time.perf_counter()))
+
+    monkeypatch.setattr(evo.evolution, "append_generation", slow_append)
+    EVENTS.clear()
+    run(config(5), tmp_path, client, trial=timed)
+    first = {}
+    for what, g, t in EVENTS:
+        first.setdefault((what, g), t)
+    for g in range(4):  # generation g + 1's trials began before g's append had finished
+        assert first["trial", g + 1] < first["appended", g]
+    assert identical(reference / "archive.zarr", tmp_path / "archive.zarr") == []
+
+
+def test_a_write_that_fails_in_the_writer_stops_the_run_with_its_error(
+    client, reference, tmp_path, monkeypatch
+):
+    import evo.evolution
+
+    real = evo.evolution.append_generation
+
+    def full_at_generation_2(path, ds, attrs):
+        if int(ds.generation[0]) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, ds, attrs)
+
+    monkeypatch.setattr(evo.evolution, "append_generation", full_at_generation_2)
+    with pytest.raises(OSError, match="No space left"):
+        run(config(5), tmp_path, client)
+    assert complete_generations(tmp_path / "archive.zarr") == 2
+    state = json.loads((tmp_path / "state" / "resume.json").read_text())
+    assert state["generation"] == 2  # never ahead of the archive
+    monkeypatch.setattr(evo.evolution, "append_generation", real)
+    run(config(5), tmp_path, client)
     assert identical(reference / "archive.zarr", tmp_path / "archive.zarr") == []
 
 
