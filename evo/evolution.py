@@ -11,7 +11,10 @@ replaying the archived generations (CMA-ES and PGPE, or a run without a usable s
 replay them, serving their stored results instead of running trials); either way it gives the
 same archive as a run that was never interrupted. Trained weights stay in the run folder
 (DIR/weights/g{g}/t{t}.pt, written and read by the workers); the client holds one
-generation's index of them.
+generation's index of them. What the client writes (weights index, checkpoints, the archive
+append, pruning, the snapshot) goes through one writer thread in that order, so generation
+g's files land while generation g + 1's trials run, and a snapshot never names a generation
+the archive lacks.
 """
 
 from __future__ import annotations
