@@ -190,7 +190,10 @@ def loop(individuals: int, generations: int, args) -> None:
             counts = []  # (files, bytes) of the archive after each generation
             threads = []  # each thread's CPU seconds so far, as each generation is recorded
 
+            marks = []  # when each generation was recorded
+
             def log(_line):
+                marks.append(time.perf_counter())
                 threads.append(_thread_cpu())
 
             def committed(_g):  # in the writer thread, off the loop's path
@@ -223,6 +226,20 @@ def loop(individuals: int, generations: int, args) -> None:
     # the loop's own serial time: a generation's wall time outside its trials' span (from
     # handing them to the cluster to holding the last result)
     serial = per_gen - float(np.mean([r["timing"]["trials_wall_s"] for r in rows]))
+    # does a generation cost more late in a long run? The first and the last tenth (generations
+    # 1.. on: a generation's wall time is from the record before it to its own)
+    tenth = max(1, (generations - 1) // 10)
+    span = np.diff(marks)
+    spans = {"first": span[:tenth], "last": span[-tenth:]}
+    trials_wall = np.array([r["timing"]["trials_wall_s"] for r in rows[1:]])
+    inner = {"first": trials_wall[:tenth], "last": trials_wall[-tenth:]}
+    drift = {
+        f"{k}_tenth": {
+            "generation_s": round(float(spans[k].mean()), 3),
+            "serial_s": round(float((spans[k] - inner[k]).mean()), 3),
+        }
+        for k in spans
+    } if len(span) else {}  # fmt: skip
     emit(
         figure="loop", individuals=individuals, generations=generations, overrides=args.set,
         trials_per_generation=len(ev._assign_trials(0)), trial_seconds=args.trial_seconds,
@@ -230,6 +247,7 @@ def loop(individuals: int, generations: int, args) -> None:
         generation_s=round(per_gen, 3), overhead_s=round(overhead, 3),
         overhead_share_of_10s_generation=round(overhead / (10 + overhead), 4),
         serial_s=round(serial, 3), serial_share_of_10s_generation=round(serial / (10 + serial), 4),
+        **drift,
         client_cpu_s=round(cpu / generations, 3), client_cpu_s_by_thread=by_thread,
         client_cpu_share_of_10s_generation=round(cpu / generations / (10 + cpu / generations), 4),
         archive_write_s=round(float(np.median(write)), 3),
