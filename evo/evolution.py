@@ -56,7 +56,7 @@ from evo.trial import (
     save_weights,
     trial_batch,
 )
-from kinevo.faults import atomic_write_text, remove
+from kinevo.faults import atomic_save_arrays, atomic_write_text, remove
 from kinship.pedigree import Pedigree
 from kinship.structures import blind_kinship, build_kinship
 from world.layout import COUNTERS
@@ -191,8 +191,10 @@ class Evolution:
                 if cfg.evolution.shuffle_genes:  # the control: genomes move, weights stay
                     u = u[derived_rng(cfg.seed, g, 7).permutation(P)]
                 # bred even after the last generation, so that a resume with more
-                # generations starts from the snapshot; written after generation g's files
-                self._commit(self._save_state, g + 1, u.copy(), next_uid, self.lineage)
+                # generations starts from the snapshot; written after generation g's files.
+                # The pedigree's matrix is copied now: the next generation reuses buffers.
+                kin = None if self.pedigree is None else self.pedigree.state()
+                self._commit(self._save_state, g + 1, u.copy(), next_uid, self.lineage, kin)
         else:
             from evotorch.algorithms import CMAES, PGPE
 
@@ -532,10 +534,22 @@ class Evolution:
     def state_path(self) -> Path:
         return self.out / "state" / "resume.json"
 
-    def _save_state(self, g: int, u: np.ndarray, next_uid: int, lin: Lineage) -> None:
+    @property
+    def pedigree_path(self) -> Path:
+        return self.out / "state" / "pedigree.npz"
+
+    def _save_state(
+        self, g: int, u: np.ndarray, next_uid: int, lin: Lineage, kin: dict | None = None
+    ) -> None:
         """The GA's state at the start of generation g (generations 0..g-1 committed, written
         right after the last of them, by the writer thread): its search points, lineage and
-        next uid, as JSON (floats round-trip exactly)."""
+        next uid, as JSON (floats round-trip exactly); and the pedigree's `state()`, if any,
+        in DIR/state/pedigree.npz, written first and stamped with g and the config."""
+        if kin is not None:
+            atomic_save_arrays(
+                self.pedigree_path, generation=np.int64(g),
+                fingerprint=np.array(config_fingerprint(self.cfg)), **kin,
+            )  # fmt: skip
         state = {
             "format": STATE_FORMAT,
             "fingerprint": config_fingerprint(self.cfg),
@@ -572,29 +586,58 @@ class Evolution:
 
     def _jump_to(self, g: int) -> None:
         """Rebuild what generation g needs from generations 0..g-1 without replaying them:
-        the pedigree (pedigree kinship only) from the archive's uid and parents, added and
-        retired generation by generation through Pedigree's public add/retire, so it is the
-        pedigree the uninterrupted run has whatever Pedigree keeps inside; the inherited
-        weights from generation g-1's weights file (the last committed generation's; a
-        snapshot behind the archive replays the rest); and generation g-1's progress row."""
+        the pedigree (pedigree kinship only; see `_restore_pedigree`); the inherited weights
+        from generation g-1's weights file (the last committed generation's; a snapshot
+        behind the archive replays the rest); and generation g-1's progress row."""
         from evo.archive import open_archive
 
         ds = open_archive(self.archive)
         if self.pedigree is not None:
-            uid, pa, pb, born = (
-                ds[k].isel(generation=slice(0, g)).values
-                for k in ("uid", "parent_a", "parent_b", "born")
-            )
-            for k in range(g):
-                self.generation = k
-                self._update_pedigree(
-                    Lineage(uid[k], pa[k], pb[k], born[k], uid[k])  # source: unused here
-                )
+            self._restore_pedigree(ds, g)
         last = ds.isel(generation=g - 1).load()
         self.mates = last.mate.values.astype(np.int64)
         if self.cfg.evolution.inheritance == "lamarckian" and g == self.done:
             self.weights = self._load_weights(g - 1)  # else the replay loads later ones
         self._report(g - 1, last, replayed=True)
+
+    def _restore_pedigree(self, ds: xr.Dataset, g: int) -> None:
+        """The pedigree as it was after generation g-1: its matrix from the snapshot's
+        pedigree.npz and its lineage record from the archive's uid and parents (one read of
+        each, in the order the run added them: each uid where it first appears), so the time
+        does not grow with the number of generations beyond that read. Without a usable
+        pedigree.npz (another generation or config: killed between the two snapshot files),
+        the archived generations are added and retired one by one through Pedigree's public
+        add/retire, which gives the same pedigree in time linear in the generations."""
+        uid, pa, pb, born = (
+            ds[k].isel(generation=slice(0, g)).values
+            for k in ("uid", "parent_a", "parent_b", "born")
+        )
+        kin = self._load_pedigree_state(g)
+        if kin is not None:
+            flat = uid.reshape(-1)
+            first = np.sort(np.unique(flat, return_index=True)[1])
+            records = (flat[first], pa.reshape(-1)[first], pb.reshape(-1)[first],
+                       first // uid.shape[1])  # fmt: skip
+            try:
+                self.pedigree = Pedigree.restore(records, kin["active"], kin["coefficients"])
+                return
+            except ValueError:  # not a state of this archive's pedigree: rebuild instead
+                pass
+        for k in range(g):
+            self.generation = k
+            self._update_pedigree(Lineage(uid[k], pa[k], pb[k], born[k], uid[k]))  # source unused
+
+    def _load_pedigree_state(self, g: int) -> dict[str, np.ndarray] | None:
+        """pedigree.npz's arrays if it was written for generation g of this config, else None."""
+        try:
+            with np.load(self.pedigree_path, allow_pickle=False) as z:
+                if int(z["generation"]) != g or str(z["fingerprint"]) != config_fingerprint(
+                    self.cfg
+                ):
+                    return None
+                return {"active": z["active"], "coefficients": z["coefficients"]}
+        except (OSError, ValueError, KeyError):  # missing or unreadable: rebuild instead
+            return None
 
     def _load_weights(self, g: int) -> dict[int, tuple[str, int]]:
         """Generation g's weights index: uid -> (file relative to the run folder, group)."""

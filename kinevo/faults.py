@@ -21,8 +21,8 @@ and training can be poisoned or its process killed:
                                     counts the deaths across processes
 
 Files land atomically (written beside their target, then renamed over it): Zarr's LocalStore
-does this itself, `atomic_save` and `atomic_write_text` do it for ours, so a kill leaves
-either the old file or the new one, never half of one.
+does this itself, `atomic_save`, `atomic_save_arrays` and `atomic_write_text` do it for ours,
+so a kill leaves either the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import os
 import signal
 from pathlib import Path
 
+import numpy as np
 import torch
 from zarr.storage import LocalStore, WrapperStore
 
@@ -128,6 +129,17 @@ def _replace(path: Path, write) -> None:
 def atomic_save(obj, path: str | Path) -> None:
     """torch.save to `path`, all or nothing."""
     _replace(path, lambda tmp: torch.save(obj, tmp))
+
+
+def atomic_save_arrays(path: str | Path, **arrays) -> None:
+    """numpy.savez to `path` (no pickled objects: read it with allow_pickle=False), all or
+    nothing."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: savez would add ".npz" to a name
+            np.savez(f, **arrays)
+
+    _replace(path, write)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -188,6 +188,73 @@ class Pedigree:
         r[:, np.arange(n), np.arange(n)] = 1.0
         return np.clip(r, 0.0, 1.0).astype(np.float32)
 
+    def state(self) -> dict[str, np.ndarray]:
+        """What `Pedigree.restore` needs, besides the lineage record, to continue exactly as
+        this pedigree would: `active`, int64[m], the active uids in the matrix's row order,
+        and `coefficients`, [m + 1, m + 1] (a copy; row and column m are the unknown
+        parent's zeros). Pending children are written into the matrix first."""
+        self._build()
+        return {"active": np.array(self._uids, np.int64), "coefficients": self._f.copy()}
+
+    @classmethod
+    def restore(
+        cls,
+        records: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        active: np.ndarray,
+        coefficients: np.ndarray,
+    ) -> Pedigree:
+        """The pedigree that `state()` was taken from, without replaying its generations:
+        `records` is its lineage record (uid, parent_a, parent_b, generation, as `records()`
+        gives them, e.g. read back from a run's archive); `active` and `coefficients` come
+        from `state()`. Costs a sort of the record and a copy of the matrix, however many
+        generations the record spans."""
+        recs = tuple(np.asarray(r) for r in records)
+        if len(recs) != 4 or any(
+            r.ndim != 1 or not np.issubdtype(r.dtype, np.integer) or r.shape != recs[0].shape
+            for r in recs
+        ):
+            raise ValueError(
+                "Pedigree.restore: records must be 4 integer arrays of one length (uid, "
+                "parent_a, parent_b, generation), got "
+                + ", ".join(f"{r.dtype}{r.shape}" for r in recs)
+            )
+        active = np.asarray(active)
+        coefficients = np.asarray(coefficients)
+        if active.ndim != 1 or not np.issubdtype(active.dtype, np.integer):
+            raise ValueError(
+                f"Pedigree.restore: active must be integer uids [m], got {active.dtype}"
+                f"{active.shape}"
+            )
+        m = len(active)
+        if coefficients.dtype not in (np.float32, np.float64) or coefficients.shape != (
+            m + 1,
+            m + 1,
+        ):
+            raise ValueError(
+                f"Pedigree.restore: coefficients must be float32 or float64 [{m + 1}, {m + 1}] "
+                f"for {m} active uids, got {coefficients.dtype}{coefficients.shape}"
+            )
+        if not np.isfinite(coefficients).all() or coefficients[m].any() or coefficients[:, m].any():
+            raise ValueError(
+                "Pedigree.restore: coefficients must be finite with a last row and column of zeros"
+            )
+        ped = cls(dtype=coefficients.dtype)
+        uid, pa, pb, gen = (r.astype(np.int64) for r in recs)
+        if len(np.unique(uid)) != len(uid):
+            raise ValueError("Pedigree.restore: the record's uids must be unique")
+        ped._chunks = [(uid, pa, pb, gen)]
+        ped._max_uid = int(uid.max()) if len(uid) else -1
+        missing = ped._find(active) < 0
+        if missing.any() or len(np.unique(active)) != m:
+            raise ValueError(
+                "Pedigree.restore: active uids must be unique and in the record"
+                + (f" (uid {int(active[missing][0])} is not)" if missing.any() else "")
+            )
+        ped._f = np.array(coefficients, copy=True)
+        ped._uids = [int(u) for u in active]
+        ped._row = {u: k for k, u in enumerate(ped._uids)}
+        return ped
+
     def parents(self, uid: int) -> list[int]:
         """Known parents of `uid` (one for a selfed individual, none for a founder)."""
         k = self._find([uid])[0]

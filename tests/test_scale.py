@@ -85,6 +85,52 @@ def test_resume_continues_from_the_snapshot_without_replaying(client, reference,
     assert identical(reference / "archive.zarr", tmp_path / "archive.zarr") == []
 
 
+def counting_adds(monkeypatch) -> list[int]:
+    from kinship.pedigree import Pedigree
+
+    adds, real = [], Pedigree.add
+
+    def add(self, uids, *args, **kw):
+        adds.append(len(uids))
+        return real(self, uids, *args, **kw)
+
+    monkeypatch.setattr(Pedigree, "add", add)
+    return adds
+
+
+def test_resume_restores_the_pedigree_from_the_snapshot_not_generation_by_generation(
+    client, tmp_path, monkeypatch
+):
+    whole, _ = run(config(6), tmp_path / "whole", client)
+    run(config(4), tmp_path / "cut", client)
+    adds = counting_adds(monkeypatch)
+    resumed, _ = run(config(6), tmp_path / "cut", client)
+    assert len(adds) == 2  # the children of generations 4 and 5; none for 0..3
+    a, b = whole.pedigree.state(), resumed.pedigree.state()
+    assert np.array_equal(a["active"], b["active"])
+    assert np.array_equal(a["coefficients"], b["coefficients"])
+    assert a["coefficients"][:-1, :-1].min() > 0  # 6 generations of 8: all related by now
+    for x, y in zip(whole.pedigree.records(), resumed.pedigree.records(), strict=True):
+        assert np.array_equal(x, y)
+    assert identical(tmp_path / "whole" / "archive.zarr", tmp_path / "cut" / "archive.zarr") == []
+
+
+def test_a_pedigree_snapshot_of_another_generation_falls_back_to_the_rebuild(
+    client, tmp_path, monkeypatch
+):
+    whole, _ = run(config(5), tmp_path / "whole", client)
+    run(config(2), tmp_path / "cut", client)
+    state = tmp_path / "cut" / "state" / "pedigree.npz"
+    old = state.read_bytes()  # written for generation 2
+    run(config(3), tmp_path / "cut", client)
+    state.write_bytes(old)  # resume.json says 3: as if the newer pedigree.npz never landed
+    adds = counting_adds(monkeypatch)
+    resumed, _ = run(config(5), tmp_path / "cut", client)
+    assert len(adds) == 5  # generations 0..2 rebuilt from the archive, then 3 and 4
+    a, b = whole.pedigree.state(), resumed.pedigree.state()
+    assert np.array_equal(a["coefficients"], b["coefficients"])
+
+
 EVENTS = []  # (what, generation, time): trial starts and archive appends, in this process
 
 
