@@ -1,7 +1,8 @@
 """Open run archives: one run as a lazy xarray Dataset, or several runs side by side.
 
-`open_archive(path)` accepts the archive store itself (`.../archive.zarr`) or the run folder
-that holds it (what `python -m evo.run --out DIR` wrote). Anything that is not a complete
+`open_archive(path)` accepts the archive store itself (`.../archive.zarr`, or an fsspec URL
+such as `s3://bucket/run.zarr`) or the run folder that holds it (what `python -m evo.run
+--out DIR` wrote). Anything that is not a complete
 kinevo archive raises `ArchiveError` naming the path and what is wrong.
 """
 
@@ -14,12 +15,16 @@ import xarray as xr
 
 from evo import archive as _archive
 from evo.archive import ArchiveError
+from kinevo.faults import is_url
 
 __all__ = ["ArchiveError", "archive_path", "open_archive", "open_archives", "open_sweep"]
 
 
-def archive_path(path: str | Path) -> Path:
-    """The Zarr store for `path`: the path itself, or `path/archive.zarr` for a run folder."""
+def archive_path(path: str | Path) -> str | Path:
+    """The Zarr store for `path`: the path itself, or `path/archive.zarr` for a run folder;
+    an fsspec URL (`s3://bucket/run.zarr`) as it is."""
+    if is_url(path):
+        return path
     path = Path(path)
     if not path.exists():
         raise ArchiveError(f"{path}: no such file or folder (expected a kinevo archive)")

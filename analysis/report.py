@@ -29,6 +29,7 @@ from analysis import metrics as M
 from analysis import plots as P
 from analysis.archives import ArchiveError, archive_path, open_archive
 from analysis.sweeps import WHOLE_RUN
+from kinevo.faults import is_url
 
 # file stem -> (title, caption); the order of the page.
 FIGURES = {
@@ -160,8 +161,13 @@ def write_report(
 ) -> Path:
     """Write index.html and the PNGs for the run at `run`; returns the page's path."""
     store = archive_path(run)
+    if is_url(store) and out is None:
+        raise ValueError(f"{store}: an archive at a URL has no run folder; give --out")
     ds = open_archive(store)
-    run_dir = store.parent if store.name == "archive.zarr" else store
+    if is_url(store):
+        run_dir = Path(store.rstrip("/").rsplit("/", 1)[-1])  # only its name is used
+    else:
+        run_dir = store.parent if store.name == "archive.zarr" else store
     out = Path(out) if out is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     figs, absent = figures(ds, color_by, db, generation)

@@ -33,7 +33,7 @@ import zarr.api.asynchronous
 from zarr.codecs import BloscCodec
 from zarr.core.sync import sync
 
-from kinevo.faults import zarr_store
+from kinevo.faults import is_url, zarr_store
 from world.layout import COUNTERS
 
 COMPLETE = "kinevo_complete_generations"
@@ -263,24 +263,52 @@ def schema_table() -> str:
 
 
 # -- the store --------------------------------------------------------------------------------
+# An archive lives in a local folder (a Path, or a str without "://") or at an fsspec URL
+# (`s3://bucket/run.zarr`, `memory://run.zarr`: Zarr's FsspecStore), which every function
+# below takes alike.
+def _location(path: str | Path) -> str | Path:
+    return path if is_url(path) else Path(path)
+
+
+def archive_exists(path: str | Path) -> bool:
+    """Is there a Zarr group (a kinevo archive or another) at `path`?"""
+    path = _location(path)
+    if is_url(path):
+        return sync(zarr_store(path, read_only=True).exists("zarr.json"))
+    return (path / "zarr.json").exists()
+
+
+def remove_archive(path: str | Path) -> None:
+    """Delete the store at `path`, whatever it holds (the caller has checked it may)."""
+    path = _location(path)
+    if is_url(path):
+        sync(zarr_store(path).delete_dir(""))
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def complete_generations(path: str | Path) -> int:
     """Generations fully written (0 when the store is missing or was never committed)."""
-    path = Path(path)
-    if not (path / "zarr.json").exists():
+    path = _location(path)
+    if not archive_exists(path):
         return 0
     try:
-        return int(zarr.open_group(path, mode="r").attrs.get(COMPLETE, 0))
+        return int(_open_group(path).attrs.get(COMPLETE, 0))
     except Exception as err:
         raise ArchiveError(f"{path}: not a readable kinevo archive ({err})") from None
 
 
+def _open_group(path: str | Path, mode: str = "r") -> zarr.Group:
+    return zarr.open_group(zarr_store(path, read_only=mode == "r"), mode=mode)
+
+
 def stored_attrs(path: str | Path) -> dict:
-    return dict(zarr.open_group(Path(path), mode="r").attrs)
+    return dict(_open_group(_location(path)).attrs)
 
 
 def check_schema(path: str | Path) -> None:
     """Raise ArchiveError unless the store at `path` was written with this SCHEMA_VERSION."""
-    path = Path(path)
+    path = _location(path)
     attrs = stored_attrs(path)
     if SCHEMA not in attrs and COMPLETE not in attrs:
         raise ArchiveError(
@@ -300,7 +328,7 @@ def open_archive(path: str | Path) -> xr.Dataset:
 
     Every variable's attrs say what it is (`description`) and in which `units`; `VARIABLES`
     lists them. Behaviour counters: `ds.counters.sel(counter="hearts")`."""
-    path = Path(path)
+    path = _location(path)
     n = complete_generations(path)
     if n == 0:
         raise ArchiveError(f"{path}: no complete generation in this archive")
@@ -312,12 +340,12 @@ def open_archive(path: str | Path) -> xr.Dataset:
     return ds
 
 
-def _open_committed(path: Path, n: int) -> xr.Dataset:
+def _open_committed(path: str | Path, n: int) -> xr.Dataset:
     """The first n generations. While the generation axis grows (every CAPACITY generations;
     or after a run was killed doing so) arrays differ in length along `generation`, which
     xarray refuses to put in one Dataset; then each array is opened alone, cut to n, and
     merged."""
-    group = zarr.open_group(path, mode="r")
+    group = _open_group(path)
     lengths = {
         name: arr.shape[0]
         for name, arr in group.arrays()
@@ -326,13 +354,15 @@ def _open_committed(path: Path, n: int) -> xr.Dataset:
     # chunks=None: lazy arrays read by Zarr in one call each, not a Dask task per generation
     # (the inner chunks); `.chunk()` the result for Dask.
     if len(set(lengths.values())) <= 1:
-        return xr.open_zarr(path, consolidated=False, chunks=None).isel(generation=slice(0, n))
+        return xr.open_zarr(zarr_store(path, read_only=True), consolidated=False,
+                            chunks=None).isel(generation=slice(0, n))  # fmt: skip
     ragged = set(lengths)
     parts = []
     for name in sorted(ragged):
         one = xr.open_zarr(
-            path, consolidated=False, chunks=None, drop_variables=sorted(ragged - {name})
-        )
+            zarr_store(path, read_only=True), consolidated=False, chunks=None,
+            drop_variables=sorted(ragged - {name}),
+        )  # fmt: skip
         parts.append(one.isel(generation=slice(0, n)))
     ds = xr.merge(parts, combine_attrs="override", join="exact")
     # alone, a non-index coordinate (uid) opens as a data variable; its users name it
@@ -354,7 +384,7 @@ def generation_chunks(nbytes_per_generation: int) -> tuple[int, int]:
     return chunk, max(chunk, min(top, _pow2_at_most(SHARD_BYTES / b)))
 
 
-def _create(path: Path, ds: xr.Dataset, attrs: dict) -> None:
+def _create(path: str | Path, ds: xr.Dataset, attrs: dict) -> None:
     """Lay out an empty store for generations like `ds` (one generation): every variable along
     `generation` in chunks and shards of many generations (`generation_chunks`), CAPACITY
     generations long; the other coordinates (gene names, counters, ...) written now. No
@@ -383,14 +413,18 @@ def _create(path: Path, ds: xr.Dataset, attrs: dict) -> None:
         coords={n: variables[n] for n in ds.coords},
     )
     template.attrs = {**attrs, SCHEMA: SCHEMA_VERSION, COMPLETE: 0}
+    layout = dict(mode="w", zarr_format=3, consolidated=False, compute=False, encoding=encoding)
+    if is_url(path):
+        # An object store has no atomic rename of a folder: laid out in place (the group's
+        # attributes, written first, already say kinevo archive, 0 generations complete).
+        remove_archive(path)
+        template.to_zarr(zarr_store(path), **layout)
+        return
     # Laid out beside its place, then renamed into it: a run killed here leaves no store that
     # looks foreign (a group without our attributes) where its archive belongs.
     partial = path.with_name(f"{path.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    template.to_zarr(
-        zarr_store(partial), mode="w", zarr_format=3, consolidated=False, compute=False,
-        encoding=encoding,
-    )  # fmt: skip
+    template.to_zarr(zarr_store(partial), **layout)
     shutil.rmtree(path, ignore_errors=True)  # an uncommitted layout of an earlier attempt
     os.replace(partial, path)
 
@@ -403,7 +437,7 @@ def append_generation(path: str | Path, ds: xr.Dataset, attrs: dict | None = Non
     whole, atomically, by Zarr's LocalStore: a kill leaves the old shard or the new one, so
     committed generations in it survive); the commit marker is raised last. Rows past the
     marker (a killed write's leftovers) are overwritten by the next append."""
-    path = Path(path)
+    path = _location(path)
     n = complete_generations(path)
     g = int(ds.generation.values[0])
     if g != n:
@@ -411,18 +445,18 @@ def append_generation(path: str | Path, ds: xr.Dataset, attrs: dict | None = Non
     if n > 0:
         check_schema(path)
     attrs = dict(attrs or {})
-    if not (path / "zarr.json").exists() or n == 0:
+    if n == 0:
         _create(path, ds, attrs)
     rows = {
         name: ds[name].values[0] for name in ds.variables if ds[name].dims[:1] == ("generation",)
     }
     sync(_write_rows(path, g, rows))  # every variable at once: the writes overlap
-    group = zarr.open_group(zarr_store(path), mode="r+")
+    group = _open_group(path, mode="r+")
     group.update_attributes({**attrs, SCHEMA: SCHEMA_VERSION, COMPLETE: n + 1})  # the commit
     return n + 1
 
 
-async def _write_rows(path: Path, g: int, rows: dict[str, np.ndarray]) -> None:
+async def _write_rows(path: str | Path, g: int, rows: dict[str, np.ndarray]) -> None:
     """Row g of every generation array (`rows`: name -> value without the generation axis),
     growing the generation axis of all of them by CAPACITY first when g lies past it."""
     group = await zarr.api.asynchronous.open_group(store=zarr_store(path), mode="r+")

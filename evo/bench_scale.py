@@ -21,7 +21,8 @@ while the trials cost nothing but their sleep, and the figures are the loop's ow
   Dask's worker side) runs on cores of their own, as on a cluster;
 - archive files and bytes per generation;
 - resume time (process-free: a fresh Evolution continuing an archive of 20 and of 200
-  generations by one generation, minus that generation's own time);
+  generations by one generation, minus that generation's own time and write; the median of
+  `--repeat` resumes from copies of one run folder);
 - client peak RSS;
 - the archive alone (`--only archive --at INDIVIDUALS GENERATIONS`): generations written with
   `generation_dataset`/`append_generation` from random values of the real shapes, then one
@@ -274,19 +275,22 @@ def resume(individuals: int, generations: int, args) -> None:
             more = bench_config(individuals, generations + 1, args.base, args.set)
             figures = {}
             for how in ("snapshot", "replay"):
-                out = Path(tmp) / how
-                shutil.copytree(built, out)
-                if how == "replay":
-                    (out / "state" / "resume.json").unlink()
-                t = time.perf_counter()
-                ev = Evolution(more, out, client, log=lambda *_: None, progress=False,
-                               trial=trial)  # fmt: skip
-                ev.run()
-                total = time.perf_counter() - t
-                timing = ev.rows[-1]["timing"]  # the new generation's own time and write
-                figures[f"{how}_s"] = round(
-                    total - timing["generation_s"] - timing["archive_write_s"], 3
-                )
+                seconds = []
+                for r in range(args.repeat):  # this machine's noise is larger than the figure
+                    out = Path(tmp) / f"{how}{r}"
+                    shutil.copytree(built, out)
+                    if how == "replay":
+                        (out / "state" / "resume.json").unlink()
+                    t = time.perf_counter()
+                    ev = Evolution(more, out, client, log=lambda *_: None, progress=False,
+                                   trial=trial)  # fmt: skip
+                    ev.run()
+                    total = time.perf_counter() - t
+                    timing = ev.rows[-1]["timing"]  # the new generation's own time and write
+                    seconds.append(total - timing["generation_s"] - timing["archive_write_s"])
+                    shutil.rmtree(out)
+                figures[f"{how}_s"] = round(float(np.median(seconds)), 3)
+                figures[f"{how}_s_each"] = [round(x, 3) for x in seconds]
     finally:
         client.close()
         cluster.close()
@@ -365,6 +369,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="generations for each size")  # fmt: skip
     ap.add_argument("--resume-individuals", type=int, default=100)
     ap.add_argument("--resume-at", type=int, nargs="+", default=[20, 200])
+    ap.add_argument("--repeat", type=int, default=3, help="resumes of each kind (median)")
     ap.add_argument("--trial-seconds", type=float, default=0.0,
                     help="stub trial sleep; 0 measures the loop alone")  # fmt: skip
     ap.add_argument("--workers", type=int, default=4)

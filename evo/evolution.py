@@ -56,7 +56,7 @@ from evo.trial import (
     save_weights,
     trial_batch,
 )
-from kinevo.faults import atomic_save_arrays, atomic_write_text, remove
+from kinevo.faults import atomic_save_arrays, atomic_write_text, is_url, remove
 from kinship.pedigree import Pedigree
 from kinship.structures import blind_kinship, build_kinship
 from world.layout import COUNTERS
@@ -116,14 +116,19 @@ class Evolution:
         progress: bool = True,
         trial=run_trial,
         on_commit=None,
+        archive: str | Path | None = None,
     ):
         """trial: the task each trial runs, `run_trial`'s signature and result (a stub for
         evo.bench_scale); it must be importable by the workers. on_commit(g): called in the
-        writer thread once generation g is in the archive."""
+        writer thread once generation g is in the archive. archive: where the archive lives,
+        a folder or an fsspec URL (default OUT/archive.zarr); the run's other files (weights,
+        checkpoints, snapshot) stay in `out`."""
         self.cfg = cfg
         self.trial = trial
         self.out = Path(out)
-        self.archive = self.out / "archive.zarr"
+        if archive is None:
+            archive = self.out / "archive.zarr"
+        self.archive = archive if is_url(archive) else Path(archive)
         self.client = client
         self.log = log
         self.progress = progress

@@ -5,8 +5,9 @@
     python -m evo.run runs/smoke.yaml --workers 1 --set ppo.total_timesteps=2048
     python -m evo.run runs/population.yaml --scheduler tcp://10.0.0.5:8786
 
-Writes DIR/archive.zarr (one generation at a time) and DIR/checkpoints/; DIR defaults to
-runs/out/<config name>. Bad input exits with status 2 before anything is written.
+Writes DIR/archive.zarr (one generation at a time; `--archive` puts it elsewhere, e.g. an
+fsspec URL) and DIR/checkpoints/; DIR defaults to runs/out/<config name>. Bad input exits with
+status 2 before anything is written.
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ import signal
 import sys
 from pathlib import Path
 
-from evo.archive import ArchiveError, check_schema, complete_generations, stored_attrs
+from evo.archive import (
+    ArchiveError,
+    archive_exists,
+    check_schema,
+    complete_generations,
+    remove_archive,
+    stored_attrs,
+)
 from evo.cluster import local_cluster, slow_worker_warning
 from evo.config import load_run_config
 from kinevo.config import ConfigError
-from kinevo.faults import FAULT_PID
+from kinevo.faults import FAULT_PID, is_url
 
 
 def _fail(msg: str) -> None:
@@ -34,6 +42,11 @@ def parse(argv):
     ap = argparse.ArgumentParser(prog="python -m evo.run", description=__doc__.split("\n")[0])
     ap.add_argument("config", help="experiment YAML")
     ap.add_argument("--out", help="output folder (default runs/out/<config name>)")
+    ap.add_argument(
+        "--archive",
+        help="where the archive lives (default OUT/archive.zarr): a folder, or an fsspec URL "
+        "such as s3://bucket/run.zarr (with the protocol's package installed, e.g. s3fs)",
+    )
     ap.add_argument(
         "--resume", action="store_true", help="continue from the last complete generation"
     )
@@ -66,12 +79,14 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as err:
         _fail(str(err))
     out = Path(args.out) if args.out else Path("runs/out") / Path(args.config).stem
-    archive = out / "archive.zarr"
+    archive = _archive_location(args.archive, out)
 
     try:
-        existing = complete_generations(archive) if archive.exists() else None
+        existing = complete_generations(archive) if archive_exists(archive) else None
     except ArchiveError as err:
         _fail(str(err))
+    except Exception as err:  # an fsspec URL whose protocol is not installed, or unreachable
+        _fail(f"--archive {archive}: cannot open the archive there ({type(err).__name__}: {err})")
     if existing is not None:
         same = _same_config(archive, cfg)
         if not args.resume and not args.force:
@@ -87,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
                 "Use another --out, or --force to replace it"
             )
         if args.force and not (args.resume and same):
-            for sub in ("archive.zarr", "checkpoints", "weights", "state"):
+            remove_archive(archive)
+            for sub in ("checkpoints", "weights", "state"):
                 shutil.rmtree(out / sub, ignore_errors=True)
     try:
         _check_writable(out)
@@ -103,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from evo.evolution import Evolution, TrialFailed
 
-    evolution = Evolution(cfg, out, client, progress=not args.quiet)
+    evolution = Evolution(cfg, out, client, progress=not args.quiet, archive=archive)
     signal.signal(signal.SIGTERM, _interrupt)  # a polite kill stops like Ctrl-C
     try:
         rows = evolution.run()
@@ -133,7 +149,13 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(1)
     _close(client, cluster)
-    _summary(rows, archive)
+    _summary(rows, archive, out)
+
+
+def _archive_location(given: str | None, out: Path) -> str | Path:
+    if given is None:
+        return out / "archive.zarr"
+    return given if is_url(given) else Path(given)
 
 
 def _check_writable(out: Path) -> None:
@@ -188,7 +210,7 @@ def _close(client, cluster) -> None:
         cluster.close()
 
 
-def _summary(rows: list[dict], archive: Path) -> None:
+def _summary(rows: list[dict], archive: str | Path, out: Path) -> None:
     rows = [{k: v for k, v in r.items() if k != "timing"} for r in rows]
     if rows:
         keys = list(rows[0])
@@ -200,7 +222,10 @@ def _summary(rows: list[dict], archive: Path) -> None:
             )
     print(f"\narchive: {archive}")
     print(f"analyse: python -c \"import analysis; print(analysis.open_archive('{archive}'))\"")
-    print(f"report:  python -m analysis.report {archive.parent}")
+    if is_url(archive):
+        print(f"report:  python -m analysis.report {archive} --out {out / 'report'}")
+    else:
+        print(f"report:  python -m analysis.report {archive.parent}")
 
 
 if __name__ == "__main__":

@@ -109,9 +109,21 @@ class _CountingStore(WrapperStore):
         await self._store.delete(key)
 
 
-def zarr_store(path: str | Path, read_only: bool = False):
-    """The store for a Zarr folder: a plain LocalStore, counted when a hook is set."""
-    store = LocalStore(Path(path), read_only=read_only)
+def is_url(location: str | Path) -> bool:
+    """An fsspec URL (`s3://bucket/run.zarr`, `memory://run.zarr`), not a local path."""
+    return isinstance(location, str) and "://" in location
+
+
+def zarr_store(location: str | Path, read_only: bool = False):
+    """The store for a Zarr archive: a LocalStore for a folder, Zarr's FsspecStore for an
+    fsspec URL (the protocol's package must be installed, e.g. s3fs for s3://); counted when
+    a hook is set."""
+    if is_url(location):
+        from zarr.storage import FsspecStore
+
+        store = FsspecStore.from_url(location, read_only=read_only)
+    else:
+        store = LocalStore(Path(location), read_only=read_only)
     if read_only or not (os.environ.get(WRITE_FAULT) or os.environ.get(WRITE_LOG)):
         return store
     return _CountingStore(store)

@@ -40,9 +40,9 @@ def config(generations: int, *more: str):
     return load_run_config(SMOKE, [*SETTINGS, f"population.generations={generations}", *more])
 
 
-def run(cfg, out, client, trial=stub_trial, log=None):
+def run(cfg, out, client, trial=stub_trial, log=None, archive=None):
     lines = [] if log is None else log
-    ev = Evolution(cfg, out, client, log=lines.append, progress=False, trial=trial)
+    ev = Evolution(cfg, out, client, log=lines.append, progress=False, trial=trial, archive=archive)
     ev.run()
     return ev, lines
 
@@ -277,3 +277,27 @@ def test_cuda_trials_ask_for_a_gpu_resource(reference, tmp_path):
         run(config(2, "ppo.device=cuda"), tmp_path, c, trial=gpu_held)
     ds = open_archive(tmp_path / "archive.zarr")
     assert ds.sizes["generation"] == 2
+
+
+def test_an_archive_at_an_fsspec_url_equals_the_local_one_and_resumes(client, reference, tmp_path):
+    """fsspec's in-memory filesystem stands in for an object store (s3://, gs://): Zarr
+    reaches it through FsspecStore, with no local folder behind the archive."""
+    import fsspec
+
+    import analysis
+    from evo.run import main
+
+    url = f"memory://kinevo-{tmp_path.name}/archive.zarr"
+    try:
+        run(config(3), tmp_path, client, archive=url)
+        assert not (tmp_path / "archive.zarr").exists()  # the run's other files stay here
+        assert complete_generations(url) == 3
+        run(config(5), tmp_path, client, archive=url)  # resumed from the snapshot
+        assert identical(reference / "archive.zarr", url) == []
+        ds = analysis.open_archive(url)
+        assert ds.sizes["generation"] == 5 and ds.attrs["path"] == url
+    finally:
+        fsspec.filesystem("memory").rm(f"/kinevo-{tmp_path.name}", recursive=True)
+    with pytest.raises(SystemExit) as stop:
+        main([str(SMOKE), "--out", str(tmp_path / "cli"), "--archive", "nosuch://x/a.zarr"])
+    assert stop.value.code == 2 and not (tmp_path / "cli").exists()
