@@ -23,7 +23,8 @@ while the trials cost nothing but their sleep, and the figures are the loop's ow
 - resume time (process-free: a fresh Evolution continuing an archive of 20 and of 200
   generations by one generation, minus that generation's own time and write; the median of
   `--repeat` resumes from copies of one run folder);
-- client peak RSS;
+- client peak RSS, and its resident memory over the first and the last tenth of the
+  generations (with the sizes of what the in-process scheduler keeps, to see what grows);
 - the archive alone (`--only archive --at INDIVIDUALS GENERATIONS`): generations written with
   `generation_dataset`/`append_generation` from random values of the real shapes, then one
   variable read across all of them (`archive_figures`).
@@ -177,6 +178,28 @@ def _thread_cpu() -> dict[str, float]:
     return out
 
 
+def _rss_mb() -> float:
+    """This process's resident memory now (Linux; 0 where /proc is missing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _scheduler_state(cluster) -> dict[str, int]:
+    """Sizes of what the in-process scheduler keeps that could grow over a long run."""
+    sched = cluster.scheduler
+    return {
+        "tasks": len(sched.tasks),
+        "transition_log": len(sched.transition_log),
+        "task_prefixes": len(sched.task_prefixes),
+        "task_groups": len(sched.task_groups),
+    }
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -192,10 +215,12 @@ def loop(individuals: int, generations: int, args) -> None:
             threads = []  # each thread's CPU seconds so far, as each generation is recorded
 
             marks = []  # when each generation was recorded
+            rss = []  # the client process's resident memory then
 
             def log(_line):
                 marks.append(time.perf_counter())
                 threads.append(_thread_cpu())
+                rss.append(_rss_mb())
 
             def committed(_g):  # in the writer thread, off the loop's path
                 counts.append(_files(Path(out) / "archive.zarr"))
@@ -207,6 +232,7 @@ def loop(individuals: int, generations: int, args) -> None:
             rows = ev.run()
             wall, cpu = time.perf_counter() - t, _cpu_s() - cpu
             all_files, all_bytes = _files(out)
+            scheduler = _scheduler_state(cluster)
     finally:
         client.close()
         cluster.close()
@@ -257,6 +283,9 @@ def loop(individuals: int, generations: int, args) -> None:
         archive_new_bytes_per_generation=int(nbytes),
         run_folder_files=all_files, run_folder_bytes=all_bytes,
         client_peak_rss_mb=round(_peak_rss_mb(), 1),
+        client_rss_mb_first_tenth=round(float(np.mean(rss[:tenth])), 1),
+        client_rss_mb_last_tenth=round(float(np.mean(rss[-tenth:])), 1),
+        scheduler_state_at_end=scheduler,
     )  # fmt: skip
 
 
