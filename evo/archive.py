@@ -51,8 +51,8 @@ SHARD_BYTES = 8 << 20
 # The codec of every array along generation (inside each shard): LZ4 in Blosc, a core Zarr v3
 # codec, after a byte shuffle (typesize from the dtype). With Zarr's default Zstd, reading
 # `counters` of 1,000 individuals x 1,000 generations (192 MB) spent a third of its time
-# decoding; LZ4 reads it 2.3x faster at about the same size, and appends are faster too (the
-# README's "Archive alone" table). What is left is Zarr's buffers: a sharded read decodes each
+# decoding; LZ4 reads it 2.3x faster at about the same size, and appends are faster too
+# (docs/speed.md, "Archive alone"). What is left is Zarr's buffers: a sharded read decodes each
 # inner chunk into a new buffer and copies it twice. Each array's metadata names its codec, so
 # an archive written with another one reads and appends as before (no schema change).
 COMPRESSORS = (BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),)

@@ -1,7 +1,7 @@
 """Scale benchmark: the evolution loop at 1,000 and 10,000 individuals with a stub trial;
 prints one JSON line per figure.
 
-    python -m evo.bench_scale                      # the README's figures (tens of minutes)
+    python -m evo.bench_scale                      # docs/speed.md's figures (tens of minutes)
     python -m evo.bench_scale --sizes 1000 --generations 5 --threads 64
 
 `stub_trial` stands in for `evo.trial.run_trial`: same arguments, a `TrialResult` of the real

@@ -8,7 +8,8 @@ heads. `POLICIES` names every network; `make_policy` builds the one a `PPOConfig
   3x3 conv with stride 2, then a dense layer: 38k multiply-adds per sample at the runs'
   channels 8 / hidden 64 (conv-v1 at its first size, 16 / 64: 311k). Trained as the defaults
   say (2 epochs x 8 minibatches, many short rollouts) it ends higher than conv-v1 trained
-  4 x 4 in the runs' world and a little lower on the seeing task (README, "Learning").
+  4 x 4 in the runs' world and a little lower on the seeing task (README, "Learning"; speed:
+  docs/speed.md, "Learner").
 - ``strided-v3``: strided-v2 with a per-cell layer first (1x1 conv, `channels` wide), which
   can combine a cell's small-integer channels before anything is mixed across cells; more
   multiply-adds, and the 1x1 layer at full resolution costs more than they suggest.
