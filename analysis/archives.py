@@ -2,8 +2,8 @@
 
 `open_archive(path)` accepts the archive store itself (`.../archive.zarr`, or an fsspec URL
 such as `s3://bucket/run.zarr`) or the run folder that holds it (what `python -m evo.run
---out DIR` wrote). Anything that is not a complete
-kinevo archive raises `ArchiveError` naming the path and what is wrong.
+--out DIR` wrote). Anything that is not a complete kinevo archive raises `ArchiveError`
+naming the path and what is wrong.
 """
 
 from __future__ import annotations

@@ -415,8 +415,8 @@ def _create(path: str | Path, ds: xr.Dataset, attrs: dict) -> None:
     template.attrs = {**attrs, SCHEMA: SCHEMA_VERSION, COMPLETE: 0}
     layout = dict(mode="w", zarr_format=3, consolidated=False, compute=False, encoding=encoding)
     if is_url(path):
-        # An object store has no atomic rename of a folder: laid out in place (the group's
-        # attributes, written first, already say kinevo archive, 0 generations complete).
+        # An object store has no atomic rename of a folder: laid out in place. A kill here
+        # leaves a store with no committed generation, which the next start lays out again.
         remove_archive(path)
         template.to_zarr(zarr_store(path), **layout)
         return
