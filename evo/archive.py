@@ -266,13 +266,14 @@ def schema_table() -> str:
 # An archive lives in a local folder (a Path, or a str without "://") or at an fsspec URL
 # (`s3://bucket/run.zarr`, `memory://run.zarr`: Zarr's FsspecStore), which every function
 # below takes alike.
-def _location(path: str | Path) -> str | Path:
+def archive_location(path: str | Path) -> str | Path:
+    """`path` as the functions below take it: a URL stays a str, anything else is a Path."""
     return path if is_url(path) else Path(path)
 
 
 def archive_exists(path: str | Path) -> bool:
     """Is there a Zarr group (a kinevo archive or another) at `path`?"""
-    path = _location(path)
+    path = archive_location(path)
     if is_url(path):
         return sync(zarr_store(path, read_only=True).exists("zarr.json"))
     return (path / "zarr.json").exists()
@@ -280,7 +281,7 @@ def archive_exists(path: str | Path) -> bool:
 
 def remove_archive(path: str | Path) -> None:
     """Delete the store at `path`, whatever it holds (the caller has checked it may)."""
-    path = _location(path)
+    path = archive_location(path)
     if is_url(path):
         sync(zarr_store(path).delete_dir(""))
     else:
@@ -289,7 +290,7 @@ def remove_archive(path: str | Path) -> None:
 
 def complete_generations(path: str | Path) -> int:
     """Generations fully written (0 when the store is missing or was never committed)."""
-    path = _location(path)
+    path = archive_location(path)
     if not archive_exists(path):
         return 0
     try:
@@ -303,12 +304,12 @@ def _open_group(path: str | Path, mode: str = "r") -> zarr.Group:
 
 
 def stored_attrs(path: str | Path) -> dict:
-    return dict(_open_group(_location(path)).attrs)
+    return dict(_open_group(archive_location(path)).attrs)
 
 
 def check_schema(path: str | Path) -> None:
     """Raise ArchiveError unless the store at `path` was written with this SCHEMA_VERSION."""
-    path = _location(path)
+    path = archive_location(path)
     attrs = stored_attrs(path)
     if SCHEMA not in attrs and COMPLETE not in attrs:
         raise ArchiveError(
@@ -328,7 +329,7 @@ def open_archive(path: str | Path) -> xr.Dataset:
 
     Every variable's attrs say what it is (`description`) and in which `units`; `VARIABLES`
     lists them. Behaviour counters: `ds.counters.sel(counter="hearts")`."""
-    path = _location(path)
+    path = archive_location(path)
     n = complete_generations(path)
     if n == 0:
         raise ArchiveError(f"{path}: no complete generation in this archive")
@@ -437,7 +438,7 @@ def append_generation(path: str | Path, ds: xr.Dataset, attrs: dict | None = Non
     whole, atomically, by Zarr's LocalStore: a kill leaves the old shard or the new one, so
     committed generations in it survive); the commit marker is raised last. Rows past the
     marker (a killed write's leftovers) are overwritten by the next append."""
-    path = _location(path)
+    path = archive_location(path)
     n = complete_generations(path)
     g = int(ds.generation.values[0])
     if g != n:

@@ -47,6 +47,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import psutil
 import torch
 
 from evo.config import FitnessConfig, PPOConfig, load_run_config
@@ -179,14 +180,8 @@ def _thread_cpu() -> dict[str, float]:
 
 
 def _rss_mb() -> float:
-    """This process's resident memory now (Linux; 0 where /proc is missing)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    """This process's resident memory now."""
+    return psutil.Process().memory_info().rss / 2**20
 
 
 def _scheduler_state(cluster) -> dict[str, int]:

@@ -38,6 +38,7 @@ from evotorch import Problem, SolutionBatch
 from evo.archive import (
     ArchiveError,
     append_generation,
+    archive_location,
     complete_generations,
     generation_dataset,
     read_generation,
@@ -56,7 +57,7 @@ from evo.trial import (
     save_weights,
     trial_batch,
 )
-from kinevo.faults import atomic_save_arrays, atomic_write_text, is_url, remove
+from kinevo.faults import atomic_save_arrays, atomic_write_text, remove
 from kinship.pedigree import Pedigree
 from kinship.structures import blind_kinship, build_kinship
 from world.layout import COUNTERS
@@ -126,9 +127,7 @@ class Evolution:
         self.cfg = cfg
         self.trial = trial
         self.out = Path(out)
-        if archive is None:
-            archive = self.out / "archive.zarr"
-        self.archive = archive if is_url(archive) else Path(archive)
+        self.archive = archive_location(self.out / "archive.zarr" if archive is None else archive)
         self.client = client
         self.log = log
         self.progress = progress
@@ -550,14 +549,15 @@ class Evolution:
         right after the last of them, by the writer thread): its search points, lineage and
         next uid, as JSON (floats round-trip exactly); and the pedigree's `state()`, if any,
         in DIR/state/pedigree.npz, written first and stamped with g and the config."""
+        fingerprint = config_fingerprint(self.cfg)
         if kin is not None:
             atomic_save_arrays(
-                self.pedigree_path, generation=np.int64(g),
-                fingerprint=np.array(config_fingerprint(self.cfg)), **kin,
+                self.pedigree_path, generation=np.int64(g), fingerprint=np.array(fingerprint),
+                **kin,
             )  # fmt: skip
         state = {
             "format": STATE_FORMAT,
-            "fingerprint": config_fingerprint(self.cfg),
+            "fingerprint": fingerprint,
             "generation": g,
             "search_point": u.tolist(),
             "next_uid": int(next_uid),

@@ -22,6 +22,7 @@ from pathlib import Path
 from evo.archive import (
     ArchiveError,
     archive_exists,
+    archive_location,
     check_schema,
     complete_generations,
     remove_archive,
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as err:
         _fail(str(err))
     out = Path(args.out) if args.out else Path("runs/out") / Path(args.config).stem
-    archive = _archive_location(args.archive, out)
+    archive = archive_location(args.archive) if args.archive else out / "archive.zarr"
 
     try:
         existing = complete_generations(archive) if archive_exists(archive) else None
@@ -150,12 +151,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     _close(client, cluster)
     _summary(rows, archive, out)
-
-
-def _archive_location(given: str | None, out: Path) -> str | Path:
-    if given is None:
-        return out / "archive.zarr"
-    return given if is_url(given) else Path(given)
 
 
 def _check_writable(out: Path) -> None:
