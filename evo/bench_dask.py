@@ -36,13 +36,11 @@ def _noop(x):
 
 
 def one_generation(cfg, workers: int, dask_worker_env: bool = False) -> dict:
-    from distributed import Client
-
-    from evo.cluster import local_cluster
+    from evo.cluster import connect, local_cluster
 
     cluster = local_cluster(workers, dask_worker_env=dask_worker_env, dashboard_address=None)
     with cluster:
-        with Client(cluster) as client:
+        with connect(cluster) as client:
             client.run(lambda: __import__("evo.trial"))  # imports outside the timing
             t = time.perf_counter()
             n = 200

@@ -142,12 +142,10 @@ def bench_config(individuals: int, generations: int, base: Path, extra: Sequence
 
 
 def _cluster(workers: int, threads: int):
-    from distributed import Client
-
-    from evo.cluster import local_cluster
+    from evo.cluster import connect, local_cluster
 
     cluster = local_cluster(workers, threads, dashboard_address=None, host="127.0.0.1")
-    client = Client(cluster)
+    client = connect(cluster)
     client.run(lambda: __import__("evo.bench_scale"))  # imports outside the timing
     return client, cluster
 

@@ -9,6 +9,13 @@ anew, and a trial runs about 2x slower (the main job's trials: 2.4 s against 4.0
 `python -m evo.bench_dask`). `local_cluster` leaves the variable unset, as a plain Python
 process has it. Workers of an external cluster get the same from a Dask config file (README,
 "Evolution"); `slow_worker_warning` names those that do not.
+
+Dask also keeps, for debugging Dask itself, the last `distributed.admin.low-level-log-length`
+(1,000) messages sent on every stream (client to scheduler, scheduler to each worker), and as
+many scheduler transitions and events. Here those messages are whole generations of trial
+arguments, so over a long run they kept hundreds of MB alive in the client's process (the
+scheduler of a local cluster lives there too). `local_cluster` and `connect` start the
+scheduler, the workers and the client with those logs off (`QUIET_LOGS`).
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import os
 
 # Dask's worker environment entries that slow PyTorch down; unset in kinevo's workers
 UNSET_IN_WORKERS = ("MALLOC_TRIM_THRESHOLD_",)
+# Dask's developer logs of recent messages, transitions and events: kept empty
+QUIET_LOGS = {"distributed.admin.low-level-log-length": 0}
 
 
 def local_cluster(workers: int, threads: int = 1, dask_worker_env: bool = False, **kwargs):
@@ -31,10 +40,22 @@ def local_cluster(workers: int, threads: int = 1, dask_worker_env: bool = False,
         if dask_worker_env
         else {f"distributed.nanny.pre-spawn-environ.{name}": None for name in UNSET_IN_WORKERS}
     )
-    with dask.config.set(unset):  # the nanny reads it when it starts (and restarts) a worker
+    # the nanny reads these when it starts (and restarts) a worker; the in-process scheduler
+    # when it opens a stream
+    with dask.config.set({**unset, **QUIET_LOGS}):
         return distributed.LocalCluster(
             n_workers=workers, threads_per_worker=threads, processes=True, **kwargs
         )
+
+
+def connect(target, **kwargs):
+    """A `distributed.Client` of `target` (a cluster or a scheduler's address) that keeps no
+    log of the messages it sends (`QUIET_LOGS`); `kwargs` go to Client."""
+    import dask
+    import distributed
+
+    with dask.config.set(QUIET_LOGS):
+        return distributed.Client(target, **kwargs)
 
 
 def _worker_environment(names: tuple[str, ...]) -> dict[str, str]:

@@ -28,7 +28,7 @@ from evo.archive import (
     remove_archive,
     stored_attrs,
 )
-from evo.cluster import local_cluster, slow_worker_warning
+from evo.cluster import connect, local_cluster, slow_worker_warning
 from evo.config import load_run_config
 from kinevo.config import ConfigError
 from kinevo.faults import FAULT_PID, is_url
@@ -183,10 +183,8 @@ def _connect(scheduler: str | None, workers: int, gpu: bool = False):
     offer one each; workers of an external cluster must be started with
     `--resources GPU=1`, or no trial runs. External workers that run with Dask's malloc
     setting (`evo.cluster`) get a warning line."""
-    from distributed import Client
-
     if scheduler:
-        client = Client(scheduler)
+        client = connect(scheduler)
         if warning := slow_worker_warning(client):
             print(warning, file=sys.stderr, flush=True)
         return client, None
@@ -196,7 +194,7 @@ def _connect(scheduler: str | None, workers: int, gpu: bool = False):
         host="127.0.0.1",
         resources={"GPU": 1} if gpu else None,
     )
-    return Client(cluster), cluster
+    return connect(cluster), cluster
 
 
 def _close(client, cluster) -> None:

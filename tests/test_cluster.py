@@ -1,9 +1,21 @@
 """The local cluster's workers run without Dask's MALLOC_TRIM_THRESHOLD_ (evo.cluster), which
-halves PyTorch's speed in a worker; a worker the nanny restarts keeps that environment."""
+halves PyTorch's speed in a worker; a worker the nanny restarts keeps that environment. And
+neither the client nor the local scheduler keeps the tasks' arguments in Dask's message logs."""
 
+import gc
 import os
+import time
+import weakref
 
-from evo.cluster import UNSET_IN_WORKERS, _worker_environment, local_cluster, slow_worker_warning
+import numpy as np
+
+from evo.cluster import (
+    UNSET_IN_WORKERS,
+    _worker_environment,
+    connect,
+    local_cluster,
+    slow_worker_warning,
+)
 
 
 def test_local_workers_and_restarted_workers_run_without_dasks_malloc_setting():
@@ -17,3 +29,28 @@ def test_local_workers_and_restarted_workers_run_without_dasks_malloc_setting():
     assert first == restarted == {}, (first, restarted)  # none of them set
     assert warning is None
     assert "MALLOC_TRIM_THRESHOLD_" not in os.environ  # nor written into this process's
+
+
+def _freed(refs: list[weakref.ref], seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        gc.collect()
+        if all(r() is None for r in refs):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_tasks_arguments_are_freed_once_their_results_are_released():
+    """Dask's default keeps the last 1,000 messages of the client's stream, each generation's
+    trial arguments among them: a long run's client grew by hundreds of MB."""
+    with local_cluster(1, dashboard_address=None) as cluster, connect(cluster) as client:
+        args = [np.full(1000, k, np.int64) for k in range(5)]
+        refs = [weakref.ref(a) for a in args]
+        futures = client.map(np.sum, args, pure=False)
+        assert client.gather(futures) == [1000 * k for k in range(5)]
+        del futures, args
+        freed = _freed(refs)
+        scheduler_logs = [cluster.scheduler.transition_log.maxlen]
+    assert freed, "the client still holds the tasks' arguments"
+    assert scheduler_logs == [0]
