@@ -149,7 +149,10 @@ def main(argv: list[str] | None = None) -> None:
     check_learners(ap, args.learners, PPOConfig())
     if args.trials < 1:
         ap.error("--trials must be >= 1")
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except RuntimeError as err:
+        ap.error(f"--device {args.device}: {err}")
     pool = None
     if args.trials > 1:
         pool = ProcessPoolExecutor(args.trials, mp_context=multiprocessing.get_context("spawn"))

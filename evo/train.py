@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from evo.checkpoint import save_checkpoint
@@ -34,6 +35,12 @@ def main(argv: list[str] | None = None) -> None:
         cfg = load_train_config(args.config)
     except ConfigError as err:
         print(err, file=sys.stderr)
+        sys.exit(2)
+    if cfg.ppo.device == "cuda" and not torch.cuda.is_available():
+        print(
+            f"{args.config}: ppo.device: 'cuda', but this machine has no CUDA device",
+            file=sys.stderr,
+        )
         sys.exit(2)
     seed = cfg.seed if args.seed is None else args.seed
     world, ppo, kin = cfg.world, cfg.ppo, cfg.kinship

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from evo import bench
 
@@ -96,3 +97,11 @@ def test_learning_curves_put_the_new_and_the_old_learner_on_the_same_tasks_and_s
     assert all(len(x["hearts_per_agent_episode"]) == 3 for x in curves)
     reach = {x["learner"]: x for x in lines if x["bench"] == "reach"}
     assert set(reach) == {"new", "old"} and reach["new"]["level"] == reach["old"]["final_median"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_bench_on_cuda_without_a_gpu_exits_2_saying_so(capsys):
+    with pytest.raises(SystemExit) as exited:
+        bench.main(["--device", "cuda", "--envs", "1024"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "--device cuda: " in err and "no CUDA device" in err

@@ -4,6 +4,9 @@ import json
 import subprocess
 import sys
 
+import pytest
+import torch
+
 TRAIN = """
 seed: 1
 world: {n_agents: 2, width: 7, height: 7, max_steps: 32}
@@ -48,3 +51,13 @@ def test_bad_train_config_exits_2_naming_every_problem(tmp_path):
 def test_sim_refuses_a_missing_checkpoint(tmp_path):
     r = run("evo.sim", str(tmp_path / "nope.pt"))
     assert r.returncode == 2 and "cannot read" in r.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_train_on_cuda_without_a_gpu_exits_2_naming_the_field(tmp_path):
+    cfg = tmp_path / "gpu.yaml"
+    cfg.write_text(TRAIN.replace("ppo: {", "ppo: {device: cuda, "))
+    r = run("evo.train", str(cfg), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"{cfg}: ppo.device: 'cuda', but this machine has no CUDA device"
+    assert not (tmp_path / "out").exists()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from analysis import open_archive
 from evo.archive import SCHEMA_VERSION, complete_generations, identical
@@ -133,6 +134,11 @@ BAD = [
     (
         "population: {size: 4, agents_per_trial: 2}\nworld: {n_agents: 3}",
         "must equal population.agents_per_trial",
+    ),
+    pytest.param(
+        "population: {size: 4, agents_per_trial: 4}\nworld: {n_agents: 4}\nppo: {device: cuda}",
+        "bad.yaml: ppo.device: 'cuda', but this machine has no CUDA device",
+        marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA"),
     ),
 ]
 
