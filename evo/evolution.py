@@ -73,6 +73,11 @@ TRIAL_RETRIES = 2
 # The resume snapshot (DIR/state/resume.json), and the lineage fields it holds.
 STATE_FORMAT = "kinevo-resume-1"
 LINEAGE_FIELDS = ("uid", "parent_a", "parent_b", "born", "source")
+# The pedigree's part of the snapshot (DIR/state/pedigree.npz) is a matrix over the living,
+# 400 MB at 10,000 individuals: it is written about this many bytes a generation on average
+# (every generation below 4,096 individuals, every 6th at 10,000) and after the last
+# generation. A resume restores the latest one and adds the generations archived after it.
+PEDIGREE_SNAPSHOT_BYTES = 64 * 2**20
 
 
 class TrialFailed(RuntimeError):
@@ -134,6 +139,7 @@ class Evolution:
         self.genome = Genome(cfg.genes)
         # only pedigree kinship reads the pedigree
         self.pedigree = Pedigree() if cfg.kinship.kind == "pedigree" else None
+        self._pedigree_saved_at = 0  # the generation of the pedigree.npz on disk
         self.generation = 0
         self.done = complete_generations(self.archive)
         self.lineage = Lineage.founders(np.arange(cfg.population.size), 0)
@@ -197,7 +203,9 @@ class Evolution:
                 # bred even after the last generation, so that a resume with more
                 # generations starts from the snapshot; written after generation g's files.
                 # The pedigree's matrix is copied now: the next generation reuses buffers.
-                kin = None if self.pedigree is None else self.pedigree.state()
+                kin = None
+                if self.pedigree is not None and self._pedigree_snapshot_due(g + 1):
+                    kin, self._pedigree_saved_at = self.pedigree.state(), g + 1
                 self._commit(self._save_state, g + 1, u.copy(), next_uid, self.lineage, kin)
         else:
             from evotorch.algorithms import CMAES, PGPE
@@ -542,13 +550,24 @@ class Evolution:
     def pedigree_path(self) -> Path:
         return self.out / "state" / "pedigree.npz"
 
+    def _pedigree_snapshot_due(self, g: int) -> bool:
+        """Whether the snapshot taken after generation g-1 includes the pedigree: after the
+        run's last generation (a longer resume starts there), else every k-th generation, k
+        such that a generation writes about `PEDIGREE_SNAPSHOT_BYTES` on average."""
+        if g >= self.cfg.population.generations:
+            return True
+        m = len(self.pedigree.active) + 1  # the matrix's side: the living and the unknown
+        every = max(1, -(-4 * m * m // PEDIGREE_SNAPSHOT_BYTES))  # float32 entries
+        return g - self._pedigree_saved_at >= every
+
     def _save_state(
         self, g: int, u: np.ndarray, next_uid: int, lin: Lineage, kin: dict | None = None
     ) -> None:
         """The GA's state at the start of generation g (generations 0..g-1 committed, written
         right after the last of them, by the writer thread): its search points, lineage and
-        next uid, as JSON (floats round-trip exactly); and the pedigree's `state()`, if any,
-        in DIR/state/pedigree.npz, written first and stamped with g and the config."""
+        next uid, as JSON (floats round-trip exactly); and, when given, the pedigree's
+        `state()` in DIR/state/pedigree.npz, written first and stamped with g and the config
+        (else the pedigree.npz of an earlier generation stays)."""
         fingerprint = config_fingerprint(self.cfg)
         if kin is not None:
             atomic_save_arrays(
@@ -606,41 +625,44 @@ class Evolution:
         self._report(g - 1, last, replayed=True)
 
     def _restore_pedigree(self, ds: xr.Dataset, g: int) -> None:
-        """The pedigree as it was after generation g-1: its matrix from the snapshot's
-        pedigree.npz and its lineage record from the archive's uid and parents (one read of
-        each, in the order the run added them: each uid where it first appears), so the time
-        does not grow with the number of generations beyond that read. Without a usable
-        pedigree.npz (another generation or config: killed between the two snapshot files),
-        the archived generations are added and retired one by one through Pedigree's public
-        add/retire, which gives the same pedigree in time linear in the generations."""
+        """The pedigree as it was after generation g-1: the matrix of the latest pedigree.npz
+        (written after generation g0-1, g0 <= g) and its lineage record from the archive's
+        uid and parents of generations 0..g0-1 (one read of each, in the order the run added
+        them: each uid where it first appears), then generations g0..g-1 added one by one.
+        Without a usable pedigree.npz (another config, or one ahead of resume.json: killed
+        between the two snapshot files), every archived generation is added and retired
+        through Pedigree's public add/retire, which gives the same pedigree in time linear in
+        the generations."""
         uid, pa, pb, born = (
             ds[k].isel(generation=slice(0, g)).values
             for k in ("uid", "parent_a", "parent_b", "born")
         )
-        kin = self._load_pedigree_state(g)
-        if kin is not None:
-            flat = uid.reshape(-1)
+        start = 0
+        saved = self._load_pedigree_state(g)
+        if saved is not None:
+            g0, kin = saved
+            flat = uid[:g0].reshape(-1)
             first = np.sort(np.unique(flat, return_index=True)[1])
-            records = (flat[first], pa.reshape(-1)[first], pb.reshape(-1)[first],
+            records = (flat[first], pa[:g0].reshape(-1)[first], pb[:g0].reshape(-1)[first],
                        first // uid.shape[1])  # fmt: skip
             try:
                 self.pedigree = Pedigree.restore(records, kin["active"], kin["coefficients"])
-                return
+                start = self._pedigree_saved_at = g0
             except ValueError:  # not a state of this archive's pedigree: rebuild instead
                 pass
-        for k in range(g):
+        for k in range(start, g):
             self.generation = k
             self._update_pedigree(Lineage(uid[k], pa[k], pb[k], born[k], uid[k]))  # source unused
 
-    def _load_pedigree_state(self, g: int) -> dict[str, np.ndarray] | None:
-        """pedigree.npz's arrays if it was written for generation g of this config, else None."""
+    def _load_pedigree_state(self, g: int) -> tuple[int, dict[str, np.ndarray]] | None:
+        """(g0, pedigree.npz's arrays) if it was written after generation g0-1 of this config,
+        1 <= g0 <= g; else None."""
         try:
             with np.load(self.pedigree_path, allow_pickle=False) as z:
-                if int(z["generation"]) != g or str(z["fingerprint"]) != config_fingerprint(
-                    self.cfg
-                ):
+                g0 = int(z["generation"])
+                if not 1 <= g0 <= g or str(z["fingerprint"]) != config_fingerprint(self.cfg):
                     return None
-                return {"active": z["active"], "coefficients": z["coefficients"]}
+                return g0, {"active": z["active"], "coefficients": z["coefficients"]}
         except (OSError, ValueError, KeyError):  # missing or unreadable: rebuild instead
             return None
 

@@ -115,7 +115,7 @@ def test_resume_restores_the_pedigree_from_the_snapshot_not_generation_by_genera
     assert identical(tmp_path / "whole" / "archive.zarr", tmp_path / "cut" / "archive.zarr") == []
 
 
-def test_a_pedigree_snapshot_of_another_generation_falls_back_to_the_rebuild(
+def test_an_older_pedigree_snapshot_is_restored_and_the_generations_after_it_added(
     client, tmp_path, monkeypatch
 ):
     whole, _ = run(config(5), tmp_path / "whole", client)
@@ -126,9 +126,64 @@ def test_a_pedigree_snapshot_of_another_generation_falls_back_to_the_rebuild(
     state.write_bytes(old)  # resume.json says 3: as if the newer pedigree.npz never landed
     adds = counting_adds(monkeypatch)
     resumed, _ = run(config(5), tmp_path / "cut", client)
-    assert len(adds) == 5  # generations 0..2 rebuilt from the archive, then 3 and 4
+    assert len(adds) == 3  # generation 2 added to the snapshot's pedigree, then 3 and 4
     a, b = whole.pedigree.state(), resumed.pedigree.state()
     assert np.array_equal(a["coefficients"], b["coefficients"])
+
+
+def test_a_pedigree_snapshot_ahead_of_resume_json_falls_back_to_the_rebuild(
+    client, tmp_path, monkeypatch
+):
+    whole, _ = run(config(5), tmp_path / "whole", client)
+    run(config(2), tmp_path / "cut", client)
+    resume = tmp_path / "cut" / "state" / "resume.json"
+    old = resume.read_bytes()  # generation 2
+    run(config(3), tmp_path / "cut", client)
+    resume.write_bytes(old)  # as if killed between pedigree.npz (3) and resume.json (3)
+    adds = counting_adds(monkeypatch)
+    resumed, _ = run(config(5), tmp_path / "cut", client)
+    assert len(adds) == 5  # generations 0..1 rebuilt from the archive, then 2 (replayed), 3, 4
+    a, b = whole.pedigree.state(), resumed.pedigree.state()
+    assert np.array_equal(a["coefficients"], b["coefficients"])
+    assert identical(tmp_path / "whole" / "archive.zarr", tmp_path / "cut" / "archive.zarr") == []
+
+
+FAIL_SEED_4 = derived_seed(0, 4, 5, 0)
+
+
+def failing_in_generation_4(**kw):
+    if kw["seed"] == FAIL_SEED_4:
+        raise RuntimeError("injected")
+    return stub_trial(**kw)
+
+
+def test_a_large_pedigree_is_snapshotted_every_few_generations_and_resumes_the_same(
+    client, tmp_path, monkeypatch
+):
+    import evo.evolution
+
+    whole, _ = run(config(6), tmp_path / "whole", client)
+    # smoke.yaml's 8 living: a 9 x 9 float32 matrix, 324 bytes; at 120 bytes a generation on
+    # average it is due every 3rd generation (as a 400 MB one at 10,000 is every 6th)
+    monkeypatch.setattr(evo.evolution, "PEDIGREE_SNAPSHOT_BYTES", 120)
+    written, save = [], evo.evolution.atomic_save_arrays
+
+    def recording(path, **arrays):
+        written.append(int(arrays["generation"]))
+        save(path, **arrays)
+
+    monkeypatch.setattr(evo.evolution, "atomic_save_arrays", recording)
+    with pytest.raises(TrialFailed):
+        run(config(6), tmp_path / "cut", client, trial=failing_in_generation_4)
+    assert written == [3]  # after generations 0..2; resume.json is at 4
+    written.clear()
+    adds = counting_adds(monkeypatch)
+    resumed, _ = run(config(6), tmp_path / "cut", client)
+    assert len(adds) == 3  # generation 3 added to the snapshot's pedigree, then 4 and 5
+    assert written == [6]  # the last generation's is always written
+    a, b = whole.pedigree.state(), resumed.pedigree.state()
+    assert np.array_equal(a["coefficients"], b["coefficients"])
+    assert identical(tmp_path / "whole" / "archive.zarr", tmp_path / "cut" / "archive.zarr") == []
 
 
 EVENTS = []  # (what, generation, time): trial starts and archive appends, in this process
