@@ -54,3 +54,21 @@ def test_tasks_arguments_are_freed_once_their_results_are_released():
         scheduler_logs = [cluster.scheduler.transition_log.maxlen]
     assert freed, "the client still holds the tasks' arguments"
     assert scheduler_logs == [0]
+
+
+def test_evo_runs_cluster_keeps_no_message_log_even_for_a_restarted_worker():
+    import dask
+
+    from evo.run import _close, _connect
+
+    # Dask's default around it, restored afterwards: `_connect` sets the command's process
+    with dask.config.set({"distributed.admin.low-level-log-length": 1000}):
+        client, cluster = _connect(None, 1)
+        try:
+            client.restart()  # the nanny starts a new worker, which opens a new stream
+            streams = list(cluster.scheduler.stream_comms.values())
+            lengths = [stream.recent_message_log.maxlen for stream in streams]
+            lengths.append(client.scheduler_comm.recent_message_log.maxlen)
+        finally:
+            _close(client, cluster)
+    assert lengths == [0, 0]
