@@ -41,7 +41,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("ppo.device is 'cuda' but no CUDA device is available")
+        raise RuntimeError("ppo.device: 'cuda', but this machine has no CUDA device")
     return torch.device(name)
 
 

@@ -33,17 +33,6 @@ from evo.config import load_run_config
 from kinevo.config import ConfigError
 from kinevo.faults import FAULT_PID, is_url
 
-NO_CUDA = (
-    "'cuda', but this machine has no CUDA device (use 'auto' or 'cpu', or --scheduler with "
-    "workers that have one)"
-)
-
-
-def _has_cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
 
 def _fail(msg: str) -> None:
     print(msg, file=sys.stderr)
@@ -90,8 +79,14 @@ def main(argv: list[str] | None = None) -> None:
         cfg = load_run_config(args.config, overrides)
     except ConfigError as err:
         _fail(str(err))
-    if args.scheduler is None and cfg.ppo.device == "cuda" and not _has_cuda():
-        _fail(f"{args.config}: ppo.device: {NO_CUDA}")
+    if args.scheduler is None and cfg.ppo.device == "cuda":
+        from evo.ppo import resolve_device  # imports torch: only where cuda is asked for
+
+        try:
+            resolve_device("cuda")
+        except RuntimeError as err:
+            hint = "use 'auto' or 'cpu', or --scheduler with workers that have one"
+            _fail(f"{args.config}: {err} ({hint})")
     out = Path(args.out) if args.out else Path("runs/out") / Path(args.config).stem
     archive = archive_location(args.archive) if args.archive else out / "archive.zarr"
 

@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from evo.checkpoint import save_checkpoint
 from evo.config import load_train_config
+from evo.ppo import resolve_device
 from evo.trial import run_trial
 from kinevo.config import ConfigError
 
@@ -36,11 +36,10 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)
-    if cfg.ppo.device == "cuda" and not torch.cuda.is_available():
-        print(
-            f"{args.config}: ppo.device: 'cuda', but this machine has no CUDA device",
-            file=sys.stderr,
-        )
+    try:
+        resolve_device(cfg.ppo.device)
+    except RuntimeError as err:  # cuda asked for where there is none
+        print(f"{args.config}: {err}", file=sys.stderr)
         sys.exit(2)
     seed = cfg.seed if args.seed is None else args.seed
     world, ppo, kin = cfg.world, cfg.ppo, cfg.kinship
