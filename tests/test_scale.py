@@ -47,13 +47,16 @@ def run(cfg, out, client, trial=stub_trial, log=None, archive=None):
     return ev, lines
 
 
-FAIL_SEED = derived_seed(0, 3, 5, 0)  # smoke.yaml's seed 0: generation 3, trial 0
+def failing_in_generation(g: int):
+    """`stub_trial`, except that trial 0 of generation g (smoke.yaml's seed 0) raises."""
+    seed = derived_seed(0, g, 5, 0)
 
+    def trial(**kw):
+        if kw["seed"] == seed:
+            raise RuntimeError("injected")
+        return stub_trial(**kw)
 
-def failing_in_generation_3(**kw):
-    if kw["seed"] == FAIL_SEED:
-        raise RuntimeError("injected")
-    return stub_trial(**kw)
+    return trial
 
 
 CALLS = []  # seeds of the trials run (the cluster runs in this process)
@@ -73,7 +76,7 @@ def reference(client, tmp_path_factory):
 
 def test_resume_continues_from_the_snapshot_without_replaying(client, reference, tmp_path):
     with pytest.raises(TrialFailed):
-        run(config(5), tmp_path, client, trial=failing_in_generation_3)
+        run(config(5), tmp_path, client, trial=failing_in_generation(3))
     assert complete_generations(tmp_path / "archive.zarr") == 3
     state = json.loads((tmp_path / "state" / "resume.json").read_text())
     assert state["generation"] == 3
@@ -148,15 +151,6 @@ def test_a_pedigree_snapshot_ahead_of_resume_json_falls_back_to_the_rebuild(
     assert identical(tmp_path / "whole" / "archive.zarr", tmp_path / "cut" / "archive.zarr") == []
 
 
-FAIL_SEED_4 = derived_seed(0, 4, 5, 0)
-
-
-def failing_in_generation_4(**kw):
-    if kw["seed"] == FAIL_SEED_4:
-        raise RuntimeError("injected")
-    return stub_trial(**kw)
-
-
 def test_a_large_pedigree_is_snapshotted_every_few_generations_and_resumes_the_same(
     client, tmp_path, monkeypatch
 ):
@@ -174,7 +168,7 @@ def test_a_large_pedigree_is_snapshotted_every_few_generations_and_resumes_the_s
 
     monkeypatch.setattr(evo.evolution, "atomic_save_arrays", recording)
     with pytest.raises(TrialFailed):
-        run(config(6), tmp_path / "cut", client, trial=failing_in_generation_4)
+        run(config(6), tmp_path / "cut", client, trial=failing_in_generation(4))
     assert written == [3]  # after generations 0..2; resume.json is at 4
     written.clear()
     adds = counting_adds(monkeypatch)
@@ -291,7 +285,7 @@ def test_weights_and_checkpoints_are_pruned_to_what_the_config_keeps(client, tmp
 def test_a_pruned_run_resumes_to_the_same_archive(client, reference, tmp_path):
     cfg = config(5, "evolution.keep_checkpoints_every=3")
     with pytest.raises(TrialFailed):
-        run(cfg, tmp_path, client, trial=failing_in_generation_3)
+        run(cfg, tmp_path, client, trial=failing_in_generation(3))
     kept = sorted(p.name for p in (tmp_path / "weights").iterdir())
     assert kept == ["g2", "g2.json", "g3"]  # the last committed, and the one that failed
     run(cfg, tmp_path, client)
