@@ -30,6 +30,7 @@ import torch
 from evo.config import PPOConfig
 from evo.policy import Ensemble, GroupAdam, log_softmax, make_policy, sample_action
 from kinevo import faults
+from kinevo.allocator import keep_freed_memory
 from kinevo.genes import GENES, genes_acting_in, unknown_gene_message
 from kinevo.seeding import global_torch_seed
 from world import layout as L
@@ -340,6 +341,7 @@ def train(
     # trial's torch runs two-thread parallel regions (idle-waiting, slow under load).
     numba.get_num_threads()
     torch.set_num_threads(ppo.torch_threads)
+    keep_freed_memory()  # minibatch temporaries reused, not page-faulted in anew each time
     N, B, T = world_cfg.n_agents, ppo.num_envs, ppo.num_steps
     G = N if ppo.mode == "individual" else 1
     # The world's Numba threads follow torch's: Dask runs one trial per one-thread worker.
