@@ -6,9 +6,7 @@ The second generation of a run of runs/population.yaml (the main job: 16 individ
 trials of 4) on a local cluster of 1 worker, then of 2: parallel efficiency t1 / (2 t2);
 per-trial scheduling overhead (generation wall time not spent inside trials, per trial, on
 1 worker) and the round trip of an empty task; the archive write time as a share of the
-generation; and the same 2-worker generation again with Dask's own worker environment,
-against kinevo's (`evo.cluster`: MALLOC_TRIM_THRESHOLD_ unset), as a ratio of mean trial
-times.
+generation.
 """
 
 from __future__ import annotations
@@ -35,10 +33,10 @@ def _noop(x):
     return x
 
 
-def one_generation(cfg, workers: int, dask_worker_env: bool = False) -> dict:
+def one_generation(cfg, workers: int) -> dict:
     from evo.cluster import connect, local_cluster
 
-    cluster = local_cluster(workers, dask_worker_env=dask_worker_env, dashboard_address=None)
+    cluster = local_cluster(workers, dashboard_address=None)
     with cluster:
         with connect(cluster) as client:
             client.run(lambda: __import__("evo.trial"))  # imports outside the timing
@@ -74,8 +72,6 @@ def main(argv: list[str] | None = None) -> None:
     cfg = load_run_config(args.config, [*changes, "evolution.checkpoint_top=0"])
     one = one_generation(cfg, 1)
     two = one_generation(cfg, 2)
-    # last: Dask's nanny also writes its worker environment into this process's environment
-    dask_env = one_generation(cfg, 2, dask_worker_env=True)
     trials = one["trials"]
     emit(bench="generation", workers=1, trials=trials, seconds=round(one["generation_s"], 3))
     emit(bench="generation", workers=2, trials=trials, seconds=round(two["generation_s"], 3))
@@ -95,15 +91,6 @@ def main(argv: list[str] | None = None) -> None:
         seconds=round(np.mean([one["archive_write_s"], two["archive_write_s"]]), 4),
         share_of_generation=round(one["archive_write_s"] / one["generation_s"], 4),
         target_at_most=0.01,
-    )
-    emit(
-        bench="worker_environment",
-        workers=2,
-        mean_trial_s_kinevo=round(two["trials_s"] / trials, 3),
-        mean_trial_s_dask_default=round(dask_env["trials_s"] / trials, 3),
-        generation_s_kinevo=round(two["generation_s"], 3),
-        generation_s_dask_default=round(dask_env["generation_s"], 3),
-        speedup=round(dask_env["trials_s"] / two["trials_s"], 3),
     )
 
 

@@ -28,7 +28,7 @@ from evo.archive import (
     remove_archive,
     stored_attrs,
 )
-from evo.cluster import QUIET_LOGS, connect, local_cluster, slow_worker_warning
+from evo.cluster import QUIET_LOGS, connect, local_cluster
 from evo.config import load_run_config
 from kinevo.config import ConfigError
 from kinevo.faults import FAULT_PID, is_url
@@ -189,18 +189,14 @@ def _connect(scheduler: str | None, workers: int, gpu: bool = False):
     """A client of the scheduler at `scheduler`, or of a new local cluster. With `gpu`
     (ppo.device: cuda) every trial task asks for the resource GPU=1: the local workers
     offer one each; workers of an external cluster must be started with
-    `--resources GPU=1`, or no trial runs. External workers that run with Dask's malloc
-    setting (`evo.cluster`) get a warning line."""
+    `--resources GPU=1`, or no trial runs."""
     import dask
 
     # for this command's whole process, so that the local scheduler's stream to a worker its
     # nanny restarts later keeps no message log either
     dask.config.set(QUIET_LOGS)
     if scheduler:
-        client = connect(scheduler)
-        if warning := slow_worker_warning(client):
-            print(warning, file=sys.stderr, flush=True)
-        return client, None
+        return connect(scheduler), None
     cluster = local_cluster(
         workers,
         dashboard_address="127.0.0.1:0",

@@ -1,3 +1,4 @@
+import os
 import platform
 import subprocess
 import sys
@@ -28,10 +29,10 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start)
 """
 
 
-def faults_after(setup: str) -> int:
+def faults_after(setup: str, **env: str) -> int:
     code = FAULTS.format(setup=setup)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, check=True)  # fmt: skip
+                         cwd=ROOT, env={**os.environ, **env}, check=True)  # fmt: skip
     return int(out.stdout.split()[-1])
 
 
@@ -49,3 +50,16 @@ def test_training_keeps_freed_blocks_instead_of_faulting_them_in_again():
     assert plain >= 10 * 16  # at least one fault per 4 MB even with 2-MB huge pages
     assert kept * 10 < plain
     assert trained * 10 < plain
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
+def test_a_dask_worker_environment_is_overridden():
+    """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 (which also fixes the
+    mmap threshold at 128 kB); the thresholds set at run time replace it."""
+    dask_worker = {"MALLOC_TRIM_THRESHOLD_": "65536"}
+    plain = faults_after("", **dask_worker)
+    kept = faults_after(
+        "from kinevo.allocator import keep_freed_memory\nassert keep_freed_memory()", **dask_worker
+    )
+    assert plain >= 10 * 16
+    assert kept * 10 < plain
