@@ -6,9 +6,10 @@ heap; Dask's nanny lowers that second threshold to 64 kB for its workers
 (``distributed.nanny.pre-spawn-environ``). A training step frees and allocates the same
 multi-megabyte temporaries (float planes, activations, gradients) minibatch after minibatch,
 and each one given back is faulted in again, page by page and zeroed, on the next
-allocation. Measured (docs/speed.md, "Learner"): conv-v1 in the large setting spent 4.3 M
-minor page faults and 10 s of system time in 3 updates and ran 1.5x faster with this; the
-main job's generations took about 8% less time.
+allocation. Measured (docs/speed.md, "The allocator"): conv-v1 in the large setting spent
+4.3 M minor page faults and 10 s of system time in 3 updates and ran 1.4x faster with this;
+strided-v2 about 10% faster there, and as fast as before at the runs' setting (whose
+temporaries are a few MB).
 
 `keep_freed_memory` raises both thresholds for this process: blocks up to `MMAP_THRESHOLD`
 come from the heap, and up to `TRIM_THRESHOLD` of free heap is kept. A process's resident
