@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
+
 ROOT = Path(__file__).resolve().parent.parent
+KEEP = "from kinevo.allocator import keep_freed_memory\nassert keep_freed_memory()"
 
 # Minor page faults of ten 64-MB blocks allocated, written and freed one after another, after
 # `setup` ran. glibc's default maps each such block anew (it is above the largest adaptive
@@ -36,12 +39,9 @@ def faults_after(setup: str, **env: str) -> int:
     return int(out.stdout.split()[-1])
 
 
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
 def test_training_keeps_freed_blocks_instead_of_faulting_them_in_again():
     plain = faults_after("")
-    kept = faults_after(
-        "from kinevo.allocator import keep_freed_memory\nassert keep_freed_memory()"
-    )
+    kept = faults_after(KEEP)
     trained = faults_after(
         "from evo.ppo import train\n"
         "from tests.test_ppo import EASY, quick\n"
@@ -52,14 +52,11 @@ def test_training_keeps_freed_blocks_instead_of_faulting_them_in_again():
     assert trained * 10 < plain
 
 
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
 def test_a_dask_worker_environment_is_overridden():
     """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 (which also fixes the
     mmap threshold at 128 kB); the thresholds set at run time replace it."""
     dask_worker = {"MALLOC_TRIM_THRESHOLD_": "65536"}
     plain = faults_after("", **dask_worker)
-    kept = faults_after(
-        "from kinevo.allocator import keep_freed_memory\nassert keep_freed_memory()", **dask_worker
-    )
+    kept = faults_after(KEEP, **dask_worker)
     assert plain >= 10 * 16
     assert kept * 10 < plain
