@@ -5,18 +5,20 @@
     python -m evo.bench --learners strided-v2 conv-v1:update_epochs=4,num_minibatches=4
 
 A learner is ``new`` (the setting's `ppo:` section as it is), ``old`` (the setting's learner
-as it first shipped: conv-v1 trained 4 epochs x 4 minibatches, and in the runs' setting also
-their first batch layout and widths, `OLD_RUNS`), or a policy name with changes to the
-setting's `ppo:` section (``POLICY[:field=value,...]``, `evo.config.learner`). By default
-``new`` runs beside ``old``.
+as it first shipped: conv-v1 trained 4 epochs x 4 minibatches, and also the first batch
+layout, widths and learning rate: the runs' own in the runs' setting, `OLD_RUNS`, and
+PPOConfig's first defaults in the large one, `OLD_DEFAULTS`), or a policy name with changes
+to the setting's `ppo:` section (``POLICY[:field=value,...]``, `evo.config.learner`). By
+default ``new`` runs beside ``old``.
 
 Two settings: ``runs`` is runs/population.yaml's world and ppo sections (what the shipped
-experiments train), ``large`` a 17x17 map with 8 agents, 32 envs and channels 32 / hidden
-128. For each: the world alone stepped with random actions, then end-to-end PPO training
-(rollout + update) in `individual` and `shared` mode for every learner named, with where the
-time goes (world, policy during the rollout, update), parameters and multiply-adds per
-sample, and peak memory. Learners are run in alternating rounds in this one process, so
-their ratio is measured under the same load; ``best`` and ``median`` are over rounds.
+experiments train), ``large`` a 17x17 map with 8 agents trained with PPOConfig's defaults (what
+a `ppo:` section that sets nothing gets). For each: the world alone stepped with random
+actions, then end-to-end PPO training (rollout + update) in `individual` and `shared` mode for
+every learner named, with where the time goes (world, policy during the rollout, update),
+parameters and multiply-adds per sample, and peak memory. Learners are run in alternating
+rounds in this one process, so their ratio is measured under the same load; ``best`` and
+``median`` are over rounds.
 """
 
 from __future__ import annotations
@@ -42,11 +44,13 @@ from world.config import WorldConfig
 from world.env import World
 
 RUNS_YAML = Path(__file__).resolve().parent.parent / "runs" / "population.yaml"
-# The learner as it first shipped: conv-v1 trained 4 epochs x 4 minibatches a rollout; in the
+# The learner as it first shipped: conv-v1 trained 4 epochs x 4 minibatches a rollout. In the
 # runs' world (settings and tasks named runs...) also the runs' first batch layout and widths,
-# at the middle (log scale) of their first learning_rate gene range, 0.0003-0.003.
+# at the middle (log scale) of their first learning_rate gene range, 0.0003-0.003; in the large
+# setting PPOConfig's first defaults. Elsewhere (the seeing task) it gets the task's own.
 OLD = "conv-v1:update_epochs=4,num_minibatches=4"
 OLD_RUNS = OLD + ",num_envs=16,num_steps=64,channels=16,hidden=64,learning_rate=0.001"
+OLD_DEFAULTS = OLD + ",num_envs=16,num_steps=128,channels=32,hidden=128,learning_rate=0.00025"
 
 
 def emit(**fields) -> None:
@@ -58,15 +62,14 @@ def settings() -> dict[str, tuple[WorldConfig, PPOConfig]]:
     runs_world = load_section(RUNS_YAML, "world", WorldConfig)
     runs_ppo = load_section(RUNS_YAML, "ppo", PPOConfig)
     large_world = WorldConfig(n_agents=8, width=17, height=17, max_steps=256)
-    large_ppo = PPOConfig(num_envs=32, num_steps=64, channels=32, hidden=128)
-    return {"runs": (runs_world, runs_ppo), "large": (large_world, large_ppo)}
+    return {"runs": (runs_world, runs_ppo), "large": (large_world, PPOConfig())}
 
 
 def resolve(setting: str, base: PPOConfig, spec: str, envs: int | None = None) -> PPOConfig:
     """The `ppo` a learner spec names in `setting` (see the module docstring); `envs`, when
     given, replaces every learner's num_envs."""
     if spec == "old":
-        spec = OLD_RUNS if setting.startswith("runs") else OLD
+        spec = {"runs": OLD_RUNS, "large": OLD_DEFAULTS}.get(setting.split("-")[0], OLD)
     ppo = base if spec == "new" else learner(base, spec)
     return ppo if envs is None else ppo.model_copy(update={"num_envs": envs})
 

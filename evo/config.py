@@ -24,13 +24,21 @@ from world.config import WorldConfig
 
 
 class PPOConfig(Strict):
+    """The learner. The defaults are the ones chosen by measurement (README, "Learning"):
+    strided-v2, channels 8 / hidden 64, many short rollouts (64 envs x 16 steps), 2 epochs x
+    8 minibatches, learning rate 0.003. Until 2026-12-02 they were CleanRL's Atari values
+    (16 envs x 128 steps, 4 x 4, learning rate 2.5e-4, channels 32 / hidden 128), which
+    `evo.bench` still measures as the old learner's defaults (`OLD_DEFAULTS`)."""
+
     mode: Literal["shared", "individual"] = Field(
         "individual", description="one network for all agents, or one per individual (batched)"
     )
     total_timesteps: int = Field(200_000, ge=1, description="env steps summed over all envs")
-    num_envs: int = Field(16, ge=1, description="copies of the trial's world stepped together")
-    num_steps: int = Field(128, ge=1, description="rollout length per update")
-    learning_rate: float = Field(2.5e-4, gt=0, description="Adam step size (a gene may set it)")
+    num_envs: int = Field(
+        64, ge=1, description="copies of the trial's world stepped together (many short rollouts)"
+    )
+    num_steps: int = Field(16, ge=1, description="rollout length per update")
+    learning_rate: float = Field(3e-3, gt=0, description="Adam step size (a gene may set it)")
     anneal_lr: bool = Field(True, description="decay the learning rate linearly to 0")
     gamma: float = Field(0.99, ge=0, le=1, description="discount")
     gae_lambda: float = Field(0.95, ge=0, le=1, description="GAE lambda")
@@ -45,8 +53,8 @@ class PPOConfig(Strict):
     vf_coef: float = Field(0.5, ge=0, description="value loss weight")
     max_grad_norm: float = Field(0.5, gt=0, description="gradient norm clip, per individual")
     target_kl: float | None = Field(None, gt=0, description="stop the epochs above this KL")
-    hidden: int = Field(128, ge=8, description="width of the torso")
-    channels: int = Field(32, ge=4, description="conv channels")
+    hidden: int = Field(64, ge=8, description="width of the torso")
+    channels: int = Field(8, ge=4, description="conv channels")
     policy: str = Field(
         "strided-v2", description="network by name, from evo.policy.POLICIES (conv-v1: the first)"
     )
