@@ -28,6 +28,25 @@ def test_bench_prints_the_new_and_the_old_learner_side_by_side_with_their_costs(
     assert (ratio["faster"], ratio["than"]) == ("new", "old") and ratio["ratio_best"] > 0
 
 
+def test_the_large_setting_trains_the_defaults_against_the_old_learners_first_defaults():
+    from evo.config import PPOConfig
+
+    world, base = bench.settings()["large"]
+    assert base == PPOConfig()  # what a ppo: section that sets nothing trains
+    new, old = bench.resolve("large", base, "new"), bench.resolve("large", base, "old")
+    assert new == PPOConfig()
+    # PPOConfig's defaults as they first shipped (CleanRL's Atari values), not today's
+    first = {"policy": "conv-v1", "update_epochs": 4, "num_minibatches": 4, "num_envs": 16,
+             "num_steps": 128, "channels": 32, "hidden": 128, "learning_rate": 2.5e-4}  # fmt: skip
+    assert {k: getattr(old, k) for k in first} == first
+    assert (world.width, world.n_agents) == (17, 8)
+    # elsewhere (the seeing task) the old network gets the task's own layout and widths
+    seeing = PPOConfig(num_envs=64, num_steps=16, channels=8, learning_rate=0.01)
+    old_seeing = bench.resolve("seeing", seeing, "old")
+    assert (old_seeing.policy, old_seeing.num_envs, old_seeing.channels) == ("conv-v1", 64, 8)
+    assert old_seeing.learning_rate == 0.01
+
+
 def test_a_learner_spec_changes_only_what_it_names_and_refuses_unknown_fields():
     from evo.config import PPOConfig, learner
 
