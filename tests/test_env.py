@@ -1,5 +1,7 @@
 """The `World` boundary: what `step` accepts, staggered episode starts, the shipped world files."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +9,8 @@ import pytest
 from scenes import agent, scene
 
 from world import World, WorldConfig
+
+ROOT = Path(__file__).resolve().parent.parent
 
 OPEN2 = """
 ######
@@ -94,3 +98,19 @@ def test_every_shipped_world_file_loads_and_steps(path):
     for _ in range(cfg.max_steps + 5):  # past one episode's end
         w.step(rng.integers(0, cfg.n_actions, (2, cfg.n_agents)).astype(np.int32))
     assert (w.state.episode >= 2).all() and w.counters.sum() > 0  # a second episode began
+
+
+def test_a_fresh_process_loads_the_kernel_views_of_state_and_params_from_numba_s_cache():
+    """The StructRef constructors are cached like the kernels: a process that builds a World
+    after another one did compiles neither (uncached they took about 2.5 s a process)."""
+    code = (
+        "from world import World, WorldConfig\n"
+        "from world.state import params_ref, state_ref\n"
+        "World(WorldConfig(n_agents=2, width=9, height=9), n_envs=1, seed=0)\n"
+        "print(sum(state_ref.stats.cache_hits.values()), sum(params_ref.stats.cache_hits.values()),"
+        " sum(state_ref.stats.cache_misses.values()), sum(params_ref.stats.cache_misses.values()))"
+    )
+    run = [sys.executable, "-c", code]
+    subprocess.run(run, check=True, capture_output=True, cwd=ROOT)  # fills the cache if empty
+    out = subprocess.run(run, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    assert out.split() == ["1", "1", "0", "0"]
