@@ -1,7 +1,7 @@
 """Learner benchmark; prints one JSON line per figure.
 
     python -m evo.bench                              # CPU: both settings, modes, learners
-    python -m evo.bench --device cuda --envs 1024    # GPU
+    python -m evo.bench --device cuda --envs 1024    # GPU (the world on every CPU core)
     python -m evo.bench --learners strided-v2 conv-v1:update_epochs=4,num_minibatches=4
 
 A learner is ``new`` (the setting's `ppo:` section as it is), ``old`` (the setting's learner
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import resource
 import statistics
 import sys
@@ -105,17 +106,23 @@ def world_only(cfg: WorldConfig, envs: int, steps: int, threads: int) -> float:
 def one_run(world: WorldConfig, ppo: PPOConfig, updates: int) -> dict:
     """Train `updates` + 1 updates; time the last `updates` (the first pays for warm-up)."""
     ppo = ppo.model_copy(update={"total_timesteps": ppo.num_envs * ppo.num_steps * (updates + 1)})
+    cuda = resolve_device(ppo.device).type == "cuda"
+    if cuda:  # here, not in the caller: with --trials > 1 this runs in a child process
+        torch.cuda.reset_peak_memory_stats()
     curve = train(world, ppo, seed=0).curve[1:]
     total = sum(r["rollout_s"] + r["update_s"] for r in curve)
     world_s = sum(r["world_s"] for r in curve)
     rollout_s = sum(r["rollout_s"] for r in curve)
     agent_steps = len(curve) * ppo.num_envs * ppo.num_steps * world.n_agents
-    return {
+    out = {
         "agent_steps_per_s": agent_steps / total,
         "share_world": world_s / total,
         "share_policy_in_rollout": (rollout_s - world_s) / total,
         "share_update": sum(r["update_s"] for r in curve) / total,
     }
+    if cuda:
+        out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
 
 
 def side_by_side(pool, world: WorldConfig, ppo: PPOConfig, updates: int, trials: int) -> dict:
@@ -126,6 +133,8 @@ def side_by_side(pool, world: WorldConfig, ppo: PPOConfig, updates: int, trials:
     figs = list(pool.map(one_run, [world] * trials, [ppo] * trials, [updates] * trials))
     out = {k: statistics.mean(f[k] for f in figs) for k in figs[0]}
     out["agent_steps_per_s"] = sum(f["agent_steps_per_s"] for f in figs)
+    if "peak_gpu_mb" in out:  # the trials share the one GPU
+        out["peak_gpu_mb"] = sum(f["peak_gpu_mb"] for f in figs)
     return out
 
 
@@ -135,7 +144,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--updates", type=int, default=3, help="timed updates per run")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per learner")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    ap.add_argument("--threads", type=int, default=2, help="torch and Numba threads per trial")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        help="torch and Numba threads per trial (default: 2 on the CPU; with a GPU every core, "
+        "since the world steps on the CPU)",
+    )
     ap.add_argument(
         "--trials",
         type=int,
@@ -156,6 +170,10 @@ def main(argv: list[str] | None = None) -> None:
         device = resolve_device(args.device)
     except RuntimeError as err:
         ap.error(f"--device {args.device}: {err}")
+    if args.threads is None:
+        args.threads = (os.cpu_count() or 1) if device.type == "cuda" else 2
+    if args.threads < 1:
+        ap.error("--threads must be >= 1")
     pool = None
     if args.trials > 1:
         pool = ProcessPoolExecutor(args.trials, mp_context=multiprocessing.get_context("spawn"))
@@ -184,12 +202,7 @@ def main(argv: list[str] | None = None) -> None:
             for _ in range(args.rounds):
                 for spec in args.learners:
                     ppo = resolve(setting, base.model_copy(update={"mode": mode}), spec, args.envs)
-                    if device.type == "cuda":
-                        torch.cuda.reset_peak_memory_stats()
-                    fig = side_by_side(pool, world, ppo, args.updates, args.trials)
-                    if device.type == "cuda":
-                        fig["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
-                    runs[spec].append(fig)
+                    runs[spec].append(side_by_side(pool, world, ppo, args.updates, args.trials))
             for spec, figs in runs.items():
                 ppo = resolve(setting, base.model_copy(update={"mode": mode}), spec, args.envs)
                 net = Ensemble([make_policy(world, ppo)], torch.device("cpu"))
