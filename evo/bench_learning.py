@@ -6,10 +6,11 @@
 
 ``curves``: hearts per agent-episode against agent-steps for each learner on the same tasks
 and seeds (``seeing`` below and runs/population.yaml's world and ppo sections), then, per
-task, the last learner's final level (mean of its last updates, median over seeds) and the
-agent-steps each learner needs to reach it. A learner is ``new`` (the task as it is),
-``old`` (the learner as it first shipped) or ``POLICY[:field=value,...]``, as in `evo.bench`;
-by default ``new`` beside ``old``.
+task, the last learner's final level (mean of its last updates, median over seeds), the
+agent-steps each learner needs to reach it, and each other learner's median final minus the
+last one's with a 95% bootstrap interval (`median_difference`). A learner is ``new`` (the
+task as it is), ``old`` (the learner as it first shipped) or ``POLICY[:field=value,...]``,
+as in `evo.bench`; by default ``new`` beside ``old``.
 
 ``blind``: trains on the seeing task and scores, on the same fresh episodes, the trained
 policy, the same policy with its observation planes zeroed, a blind actor drawing from the
@@ -127,6 +128,24 @@ def reach(curve: list[dict], level: float, window: int = 3) -> int | None:
     return None
 
 
+def median_difference(
+    a: list[float], b: list[float], resamples: int = 10_000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float, float]:
+    """median(a) - median(b) and its percentile bootstrap interval at `level`, resampling each
+    list on its own (the seeds of two learners follow different trajectories, so they are not
+    treated as pairs). Seeded, so the same finals give the same interval."""
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError(f"need at least 2 finals per learner, got {len(a)} and {len(b)}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    rng = np.random.default_rng(seed)
+    x, y = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    mx = np.median(x[rng.integers(0, len(x), (resamples, len(x)))], axis=1)
+    my = np.median(y[rng.integers(0, len(y), (resamples, len(y)))], axis=1)
+    low, high = np.quantile(mx - my, [(1 - level) / 2, (1 + level) / 2])
+    return float(np.median(x) - np.median(y)), float(low), float(high)
+
+
 def curves(names: list[str], learners: list[str], seeds: list[int], last: int) -> None:
     for task, (world, ppo) in tasks().items():
         if task not in names:
@@ -158,6 +177,13 @@ def curves(names: list[str], learners: list[str], seeds: list[int], last: int) -
         level = statistics.median(finals[old])
         for spec in learners:
             at = [reach(c, level) for c in runs[spec]]
+            diff = {}
+            if spec != old and len(seeds) >= 2:
+                d, low, high = median_difference(finals[spec], finals[old])
+                diff = {
+                    "final_median_minus_reference": round(d, 3),
+                    "bootstrap_95": [round(low, 3), round(high, 3)],
+                }
             emit(
                 bench="reach",
                 task=task,
@@ -166,6 +192,7 @@ def curves(names: list[str], learners: list[str], seeds: list[int], last: int) -
                 level=round(level, 3),
                 final_median=round(statistics.median(finals[spec]), 3),
                 agent_steps_to_reach=at,
+                **diff,
             )
 
 

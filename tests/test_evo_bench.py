@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -124,3 +125,19 @@ def test_bench_on_cuda_without_a_gpu_exits_2_saying_so(capsys):
         bench.main(["--device", "cuda", "--envs", "1024"])
     err = capsys.readouterr().err
     assert exited.value.code == 2 and "--device cuda: " in err and "no CUDA device" in err
+
+
+def test_the_median_difference_interval_brackets_the_truth_and_refuses_too_few_finals():
+    from evo.bench_learning import median_difference
+
+    rng = np.random.default_rng(1)
+    a = list(rng.normal(10.0, 1.0, 20))
+    same = median_difference(a, a)
+    assert same[0] == 0 and same[1] < 0 < same[2]  # one sample against itself: a tie
+    d, low, high = median_difference([x + 5 for x in a], a)
+    assert abs(d - 5) < 1e-9 and 3 < low < 5 < high < 7  # a clear shift excludes 0
+    assert median_difference(a, a[::-1]) == median_difference(a, a[::-1])  # seeded
+    with pytest.raises(ValueError, match="at least 2 finals"):
+        median_difference([1.0], a)
+    with pytest.raises(ValueError, match="level"):
+        median_difference(a, a, level=1.5)
