@@ -85,9 +85,7 @@ def test_staggered_starts_are_seeded_per_env():
     assert not np.array_equal(a.state.step, _stagger_world(8, True, seed=4).state.step)
 
 
-@pytest.mark.parametrize(
-    "path", sorted((Path(__file__).resolve().parent.parent / "runs").glob("world*.yaml")), ids=str
-)
+@pytest.mark.parametrize("path", sorted((ROOT / "runs").glob("world*.yaml")), ids=str)
 def test_every_shipped_world_file_loads_and_steps(path):
     from world.config import load_world_config
 
