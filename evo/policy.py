@@ -449,12 +449,16 @@ class GroupAdam:
         self.m = torch.zeros_like(flat)
         self.v = torch.zeros_like(flat)
         self.t = torch.zeros(flat.shape[0], 1, dtype=torch.float64, device=flat.device)
+        # Whether a step may read `ok` on the host to take the in-place path when every row is
+        # fine: free on the CPU, but on a GPU a stall every minibatch, so there every step
+        # takes the masked path (same numbers).
+        self.read_ok = flat.device.type == "cpu"
 
     @torch.no_grad()
     def step(self, grad: torch.Tensor, lr: torch.Tensor, ok: torch.Tensor | None = None) -> None:
         """grad: [G, P]; lr: [G] step sizes; ok: bool[G] rows to update (default all)."""
         b1, b2 = self.beta1, self.beta2
-        if ok is None or bool(ok.all()):
+        if ok is None or (self.read_ok and bool(ok.all())):
             keep = None
             self.t += 1
         else:

@@ -34,7 +34,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from zarr.storage import LocalStore, WrapperStore
 
 WRITE_FAULT = "KINEVO_FAULT_WRITE"
 WRITE_LOG = "KINEVO_WRITE_LOG"
@@ -93,20 +92,26 @@ def poison_update(update_no: int) -> bool:
     return os.environ.get(NAN_UPDATE) == str(update_no)
 
 
-class _CountingStore(WrapperStore):
-    """A Zarr store whose every write and delete passes `before_write` first."""
+def _counting_store(store):
+    """`store` wrapped so that its every write and delete passes `before_write` first. Built
+    here, not at import, so that the trainer, which imports this module for its hooks, does
+    not import Zarr."""
+    from zarr.storage import WrapperStore
 
-    async def set(self, key, value) -> None:
-        before_write(f"zarr:{key}")
-        await self._store.set(key, value)
+    class CountingStore(WrapperStore):
+        async def set(self, key, value) -> None:
+            before_write(f"zarr:{key}")
+            await self._store.set(key, value)
 
-    async def set_if_not_exists(self, key, value) -> None:
-        before_write(f"zarr:{key}")
-        await self._store.set_if_not_exists(key, value)
+        async def set_if_not_exists(self, key, value) -> None:
+            before_write(f"zarr:{key}")
+            await self._store.set_if_not_exists(key, value)
 
-    async def delete(self, key) -> None:
-        before_write(f"zarr-delete:{key}")
-        await self._store.delete(key)
+        async def delete(self, key) -> None:
+            before_write(f"zarr-delete:{key}")
+            await self._store.delete(key)
+
+    return CountingStore(store)
 
 
 def is_url(location: str | Path) -> bool:
@@ -118,15 +123,15 @@ def zarr_store(location: str | Path, read_only: bool = False):
     """The store for a Zarr archive: a LocalStore for a folder, Zarr's FsspecStore for an
     fsspec URL (the protocol's package must be installed, e.g. s3fs for s3://); counted when
     a hook is set."""
-    if is_url(location):
-        from zarr.storage import FsspecStore
+    from zarr.storage import FsspecStore, LocalStore
 
+    if is_url(location):
         store = FsspecStore.from_url(location, read_only=read_only)
     else:
         store = LocalStore(Path(location), read_only=read_only)
     if read_only or not (os.environ.get(WRITE_FAULT) or os.environ.get(WRITE_LOG)):
         return store
-    return _CountingStore(store)
+    return _counting_store(store)
 
 
 def _replace(path: Path, write) -> None:

@@ -150,7 +150,8 @@ def test_individual_mode_updates_each_member_only_from_its_own_slot():
     assert any(not torch.equal(base[1][k], bumped[1][k]) for k in base[1])
 
 
-def test_group_adam_equals_torch_adam_run_on_each_individual_alone():
+@pytest.mark.parametrize("read_ok", [True, False])  # False: the path a GPU takes every step
+def test_group_adam_equals_torch_adam_run_on_each_individual_alone(read_ok):
     G, P, lrs = 3, 40, [1e-3, 3e-2, 2e-1]
     g = torch.Generator().manual_seed(0)
     init = torch.randn(G, P, generator=g)
@@ -158,6 +159,7 @@ def test_group_adam_equals_torch_adam_run_on_each_individual_alone():
     ok = [torch.tensor([True, k != 2, True]) for k in range(6)]  # member 1 skips step 2
     flat = init.clone()
     opt = GroupAdam(flat, betas=(0.9, 0.999), eps=1e-5)
+    opt.read_ok = read_ok
     for grad, keep in zip(grads, ok, strict=True):
         opt.step(grad, torch.tensor(lrs), keep)
     for m in range(G):
