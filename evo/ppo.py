@@ -121,12 +121,19 @@ def store_planes(dst: torch.Tensor, obs: np.ndarray) -> None:
     """The world's planes uint8[B, N, V, V, C] into one step of `Rollout.grid`, dst:
     [M, V, V, G, C]: with one member per slot (G = N) each cell's N agents' channels end up
     side by side, the layout of a grouped conv's input, so `members` views need no copy."""
-    src = obs.transpose(0, 2, 3, 1, 4) if dst.shape[3] > 1 else obs
-    src = src.reshape(dst.shape)  # a view: only (B, N) -> M = B * N when G = 1
     if dst.device.type == "cpu":
-        np.copyto(dst.numpy(), src)  # numpy's strided copy is about 2x torch's here
-    else:
-        dst.copy_(torch.from_numpy(np.ascontiguousarray(src)))
+        np.copyto(dst.numpy(), member_layout(obs, dst.shape))  # about 2x torch's strided copy
+    else:  # upload the planes as the world wrote them; the device reorders them
+        dst.copy_(member_layout(torch.from_numpy(obs).to(dst.device), dst.shape))
+
+
+def member_layout(obs, shape: tuple[int, ...]):
+    """[B, N, V, V, C] planes (a numpy array or a tensor) as `Rollout.grid`'s [M, V, V, G, C]
+    step `shape`: a view where no copy is needed, a strided one that the copy into the buffer
+    reorders otherwise."""
+    if shape[3] > 1:  # G = N: slots next to the channels
+        obs = obs.transpose(0, 2, 3, 1, 4) if isinstance(obs, np.ndarray) else obs.movedim(1, 3)
+    return obs.reshape(shape)  # a view: only (B, N) -> M = B * N when G = 1
 
 
 # -- rollout ---------------------------------------------------------------------------------
@@ -336,6 +343,9 @@ def train(
     gives G state dicts to start from (else fresh weights from `seed`)."""
     # -- setup -----------------------------------------------------------------------------
     device = resolve_device(ppo.device)
+    if device.type == "cuda":  # same seed, same weights: no run-to-run choice of conv kernels
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
     # Numba's OpenMP pool, on its first launch in a process, sets the OpenMP thread count it
     # shares with torch to all cores; launch it before torch's count is set, or a one-thread
     # trial's torch runs two-thread parallel regions (idle-waiting, slow under load).

@@ -15,6 +15,7 @@ from evo.ppo import (
     collect_rollout,
     compute_advantages,
     member_batch,
+    member_layout,
     members,
     store_planes,
     train,
@@ -120,6 +121,9 @@ def test_stored_planes_read_back_as_each_member_sees_them(mode):
     want = net.groups(torch.from_numpy(world.obs))  # [G, M, V, V, C], the members' own view
     assert torch.equal(members(buf.grid[1]), want)
     assert not buf.grid[0].any()
+    # a GPU's buffer is filled from the planes as a tensor, reordered on the device
+    as_tensor = member_layout(torch.from_numpy(world.obs), buf.grid[1].shape)
+    assert torch.equal(as_tensor, buf.grid[1])
     with pytest.raises(ValueError, match="groups must be 1"):
         Rollout.allocate(2, world, net.hidden, torch.device("cpu"), 2)
 
