@@ -36,7 +36,7 @@ from evo import bench
 from evo.bench_learning import SEEING, SEEING_PPO, blind_comparison
 from evo.config import PPOConfig
 from evo.policy import Ensemble, GroupAdam, make_policy
-from evo.ppo import (
+from evo.ppo import (  # the trainer's own pieces, so the check runs the code `train` runs
     Rollout,
     collect_rollout,
     compute_advantages,
@@ -46,6 +46,7 @@ from evo.ppo import (
     train,
     update,
 )
+from kinevo.seeding import global_torch_seed
 from world.config import WorldConfig
 from world.env import World
 
@@ -67,8 +68,8 @@ def same_update(world_cfg: WorldConfig, ppo: PPOConfig, device: torch.device) ->
     G = world_cfg.n_agents if ppo.mode == "individual" else 1
     world = World(world_cfg, n_envs=ppo.num_envs, seed=0, threads=ppo.torch_threads)
     world.reset()
-    torch.manual_seed(0)
-    models = [make_policy(world_cfg, ppo) for _ in range(G)]
+    with global_torch_seed(0):
+        models = [make_policy(world_cfg, ppo) for _ in range(G)]
     net = Ensemble(models, cpu)
     buf = Rollout.allocate(ppo.num_steps, world, net.hidden, cpu, G)
     collect_rollout(world, net, buf, torch.Generator().manual_seed(0))
@@ -81,7 +82,7 @@ def same_update(world_cfg: WorldConfig, ppo: PPOConfig, device: torch.device) ->
     adv, ret = compute_advantages(buf, next_value, ppo.gamma, ppo.gae_lambda)
     data = member_batch(net, buf, adv, ret)
     before = net.flat.clone()
-    after = {}
+    after = []  # the CPU's weights after the update, then the device's
     # TF32 (cuDNN's default for convs on a GPU) rounds inputs to 10 bits, and Adam's first
     # steps turn tiny gradient differences into whole steps: compare in full float32.
     tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
@@ -97,11 +98,11 @@ def same_update(world_cfg: WorldConfig, ppo: PPOConfig, device: torch.device) ->
                 twin, GroupAdam(twin.flat, eps=1e-5), to_device(data, where), core0, ppo, lr,
                 ent, np.random.default_rng(0), skips,
             )  # fmt: skip
-            after[where.type] = twin.flat.detach().cpu()
+            after.append(twin.flat.detach().cpu())
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
-    moved = float(torch.linalg.vector_norm(after["cpu"] - before))
-    apart = float(torch.linalg.vector_norm(after[device.type] - after["cpu"]))
+    moved = float(torch.linalg.vector_norm(after[0] - before))
+    apart = float(torch.linalg.vector_norm(after[1] - after[0]))
     return {
         "planes_equal": planes_equal,
         "update_norm": moved,
