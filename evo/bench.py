@@ -89,6 +89,12 @@ def check_learners(ap: argparse.ArgumentParser, specs: list[str], base: PPOConfi
             ap.error(str(err))
 
 
+def default_threads(device: torch.device) -> int:
+    """Torch and Numba threads a trial gets: 2 on the CPU (the runs' machines); with a GPU
+    every core, since the world steps on the CPU."""
+    return (os.cpu_count() or 1) if device.type == "cuda" else 2
+
+
 def world_only(cfg: WorldConfig, envs: int, steps: int, threads: int) -> float:
     """Agent-steps per second of the world alone, random actions."""
     world = World(cfg, n_envs=envs, seed=0, threads=threads)
@@ -171,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     except RuntimeError as err:
         ap.error(f"--device {args.device}: {err}")
     if args.threads is None:
-        args.threads = (os.cpu_count() or 1) if device.type == "cuda" else 2
+        args.threads = default_threads(device)
     if args.threads < 1:
         ap.error("--threads must be >= 1")
     pool = None

@@ -24,7 +24,6 @@ Checks, in this order (the cheap ones first, so that a short lease still answers
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -33,6 +32,7 @@ import numpy as np
 import torch
 
 from evo import bench
+from evo.bench import emit
 from evo.bench_learning import SEEING, SEEING_PPO, blind_comparison
 from evo.config import PPOConfig
 from evo.policy import Ensemble, GroupAdam, make_policy
@@ -51,16 +51,6 @@ from world.config import WorldConfig
 from world.env import World
 
 
-def emit(**fields) -> None:
-    print(json.dumps(fields), flush=True)
-
-
-def to_device(x, device: torch.device):
-    if isinstance(x, dict):
-        return {k: to_device(v, device) for k, v in x.items()}
-    return x.to(device)
-
-
 def same_update(world_cfg: WorldConfig, ppo: PPOConfig, device: torch.device) -> dict:
     """One rollout on the CPU, then one update from it on the CPU and on `device`; how far
     the two resulting weights lie apart, against how far the update moved them."""
@@ -73,11 +63,10 @@ def same_update(world_cfg: WorldConfig, ppo: PPOConfig, device: torch.device) ->
     net = Ensemble(models, cpu)
     buf = Rollout.allocate(ppo.num_steps, world, net.hidden, cpu, G)
     collect_rollout(world, net, buf, torch.Generator().manual_seed(0))
-    planes = Rollout.allocate(1, world, net.hidden, device, G).grid
-    store_planes(planes[0], world.obs)
-    on_cpu = torch.empty_like(buf.grid[0])
+    on_cpu, on_device = torch.empty_like(buf.grid[0]), torch.empty_like(buf.grid[0], device=device)
     store_planes(on_cpu, world.obs)
-    planes_equal = torch.equal(planes[0].cpu(), on_cpu)
+    store_planes(on_device, world.obs)
+    planes_equal = torch.equal(on_device.cpu(), on_cpu)
     next_value = torch.zeros(ppo.num_envs, world_cfg.n_agents)
     adv, ret = compute_advantages(buf, next_value, ppo.gamma, ppo.gae_lambda)
     data = member_batch(net, buf, adv, ret)
@@ -94,9 +83,10 @@ def same_update(world_cfg: WorldConfig, ppo: PPOConfig, device: torch.device) ->
             ent = torch.full((G,), ppo.ent_coef, device=where)
             core0 = torch.zeros((G, data["act"].shape[2], twin.hidden), device=where)
             skips = torch.zeros(G, dtype=torch.long, device=where)
+            here = {k: v.to(where) for k, v in data.items()}
             update(
-                twin, GroupAdam(twin.flat, eps=1e-5), to_device(data, where), core0, ppo, lr,
-                ent, np.random.default_rng(0), skips,
+                twin, GroupAdam(twin.flat, eps=1e-5), here, core0, ppo, lr, ent,
+                np.random.default_rng(0), skips,
             )  # fmt: skip
             after.append(twin.flat.detach().cpu())
     finally:
@@ -158,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     if device.type == "cuda":  # as `train` sets it on a GPU; same_update does not call train
         torch.backends.cudnn.deterministic = True
-    threads = 2 if device.type == "cpu" else min(os.cpu_count() or 1, 16)
+    threads = bench.default_threads(device)
     runs_world, runs_ppo = bench.settings()["runs"]
     runs_ppo = runs_ppo.model_copy(update={"device": args.device, "torch_threads": threads})
     for spec in ("new", "old"):
